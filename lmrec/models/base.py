@@ -1,0 +1,220 @@
+"""The model contract every recommender follows.
+
+A model has one config (a pydantic model), is constructed without doing work, learns in `fit`,
+scores a batch of user histories against the whole catalogue in `score_histories`, and saves as
+`config.json` plus `state.npz` (never pickle). The base class owns the parts every model shares —
+vocabularies, training histories, fitted checks, top-k with exclusions, save/load — so a model
+only writes `_fit`, `_score`, `_state` and `_set_state`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from lmrec import __version__
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.data.vocabulary import Vocabulary
+from lmrec.diagnostics import ConfigError, NotFittedError
+from lmrec.itemlist import ItemList
+
+ARTIFACT_FORMAT = 1
+
+
+class ModelConfig(BaseModel):
+    """Base of every model config: frozen, no unknown fields, field docstrings as descriptions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+C = TypeVar("C", bound=ModelConfig)
+
+
+class Recommender(ABC, Generic[C]):
+    """A model that scores every catalogue item for a user given their history.
+
+    Subclasses set `name` and `config_class`, and implement `_fit`, `_score`, `_state` and
+    `_set_state`.
+
+    Attributes:
+        config: the validated configuration.
+        items: item vocabulary seen in `fit` (after fitting).
+        users: user vocabulary seen in `fit` (after fitting).
+        history: the training histories of every known user (after fitting); used when a known
+            user asks for recommendations without a history of their own.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[ModelConfig]]
+
+    config: C
+    items: Vocabulary
+    users: Vocabulary
+    history: Histories
+
+    def __init__(self, config: C | dict[str, Any] | None = None) -> None:
+        self.config = self.make_config(config)  # type: ignore[assignment]
+        self.is_fitted = False
+
+    @classmethod
+    def make_config(cls, config: ModelConfig | dict[str, Any] | None) -> ModelConfig:
+        """Validate a config given as an object, a dict or None (the defaults)."""
+        if isinstance(config, cls.config_class):
+            return config
+        if isinstance(config, ModelConfig):
+            raise ConfigError(f"{cls.__name__} takes a {cls.config_class.__name__}, not {type(config).__name__}")
+        try:
+            return cls.config_class.model_validate(config or {})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid {cls.name} config: {_first_error(exc)}") from exc
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+    # -- learning -----------------------------------------------------------------------------
+
+    def fit(self, data: Dataset) -> Self:
+        """Learn from `data`, replacing anything learned before; returns self."""
+        self.is_fitted = False
+        self.items = data.items
+        self.users = data.users
+        self.history = data.histories()
+        self._fit(data)
+        self.is_fitted = True
+        return self
+
+    @abstractmethod
+    def _fit(self, data: Dataset) -> None:
+        """Set the learned state from `data`."""
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def score_histories(self, histories: Histories) -> np.ndarray:
+        """Scores of every catalogue item for each row, shape (B, n_items), float32.
+
+        A row with an unknown user and an empty history gets the model's documented fallback
+        (NaN when it has none). Items the model cannot score are NaN.
+        """
+        self._check_fitted()
+        if len(histories) == 0:
+            return np.empty((0, len(self.items)), dtype=np.float32)
+        scores = np.asarray(self._score(histories), dtype=np.float32)
+        if scores.shape != (len(histories), len(self.items)):
+            raise AssertionError(f"{self.name} scored shape {scores.shape}, expected {(len(histories), len(self.items))}")
+        return scores
+
+    @abstractmethod
+    def _score(self, histories: Histories) -> np.ndarray:
+        """Raw (B, n_items) scores; the base class checks the shape."""
+
+    def user_histories(self, user_ids: Any) -> Histories:
+        """Training histories of external user ids (unknown users get an empty history)."""
+        self._check_fitted()
+        positions = self.users.index(np.asarray(user_ids, dtype=object))
+        rows = [self.history.row(int(p)) if p >= 0 else np.empty(0, dtype=np.int64) for p in positions]
+        return Histories.from_lists(rows, positions)
+
+    def recommend(
+        self,
+        user_id: str | None = None,
+        *,
+        history: list[str] | None = None,
+        k: int = 10,
+        exclude_seen: bool = True,
+    ) -> ItemList:
+        """Top-k items for a user (by id), an anonymous session (item ids), or both.
+
+        A given `history` replaces the stored one, so a session can be scored as it unfolds.
+        """
+        self._check_fitted()
+        if history is None:
+            batch = self.user_histories([user_id if user_id is not None else ""])
+        else:
+            positions = self.items.index(history)
+            user = self.users.index([user_id])[0] if user_id is not None else -1
+            batch = Histories.from_lists([positions[positions >= 0]], np.array([user]))
+        scores = self.score_histories(batch)[0]
+        exclude = batch.row(0) if exclude_seen else None
+        return ItemList.top_k(self.items, scores, k, exclude=exclude)
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{self.name} must be fitted (or loaded) before it can score")
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write `config.json` and `state.npz` into the folder `path`."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": ARTIFACT_FORMAT,
+            "model": self.name,
+            "lmrec_version": __version__,
+            "config": self.config.model_dump(mode="json"),
+        }
+        state = {f"model.{k}": np.asarray(v) for k, v in self._state().items()}
+        state["base.items"] = np.asarray(self.items.to_list(), dtype=str)
+        state["base.users"] = np.asarray(self.users.to_list(), dtype=str)
+        state["base.history_users"] = self.history.users
+        state["base.history_indptr"] = self.history.indptr
+        state["base.history_items"] = self.history.items
+        for key, value in state.items():
+            if value.dtype == object:
+                raise TypeError(f"{self.name} state {key!r} is an object array; artifacts hold plain arrays only")
+        np.savez(folder / "state.npz", allow_pickle=False, **state)  # type: ignore[arg-type]
+        (folder / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by `save`; the config is validated before any array is read."""
+        folder = Path(path)
+        meta = read_artifact_meta(folder)
+        if meta["model"] != cls.name:
+            raise ConfigError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
+        model = cls(meta["config"])
+        with np.load(folder / "state.npz", allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        model.items = Vocabulary(arrays["base.items"].tolist())
+        model.users = Vocabulary(arrays["base.users"].tolist())
+        model.history = Histories(
+            arrays["base.history_users"], arrays["base.history_indptr"], arrays["base.history_items"]
+        )
+        model._set_state({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
+        model.is_fitted = True
+        return model
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save (plain numeric or string arrays only)."""
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore learned arrays written by `_state`."""
+
+
+def read_artifact_meta(folder: Path) -> dict[str, Any]:
+    """Read and check a saved model's `config.json`."""
+    path = folder / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{folder} is not a saved lmrec model: {path.name} is missing")
+    try:
+        meta = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT or "model" not in meta:
+        raise ConfigError(f"{path} is not an lmrec model artifact of format {ARTIFACT_FORMAT}")
+    return meta
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']} (got {err.get('input')!r})"
