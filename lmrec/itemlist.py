@@ -76,9 +76,7 @@ class ItemList:
         return cls(ids, vocab.index(ids), values, columns)
 
     @classmethod
-    def top_k(
-        cls, vocab: Vocabulary, scores: np.ndarray, k: int, *, exclude: np.ndarray | None = None
-    ) -> ItemList:
+    def top_k(cls, vocab: Vocabulary, scores: np.ndarray, k: int, *, exclude: np.ndarray | None = None) -> ItemList:
         """The k best-scored items of a full score vector over the vocabulary, best first.
 
         NaN scores and positions in `exclude` never appear; ties are broken by vocabulary
@@ -114,9 +112,7 @@ class ItemList:
     def take(self, positions: Any) -> ItemList:
         """A sub-list (or re-ordering) by positions in this list."""
         pos = np.asarray(positions, dtype=np.int64)
-        return ItemList(
-            self.ids[pos], self.index[pos], self.scores[pos], {n: v[pos] for n, v in self.columns.items()}
-        )
+        return ItemList(self.ids[pos], self.index[pos], self.scores[pos], {n: v[pos] for n, v in self.columns.items()})
 
     def ranked(self, k: int | None = None) -> ItemList:
         """Sorted by score, best first (NaN last, ties in list order), cut to k."""

@@ -183,8 +183,8 @@ class Dataset:
         stops = np.where(users >= 0, indptr[safe + 1], 0)
         lengths = stops - starts
         new_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        gather = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)]) if len(users) else []
-        return Histories(users, new_indptr, items[np.asarray(gather, dtype=np.int64)])
+        gather = _ranges(starts, stops)
+        return Histories(users, new_indptr, items[gather])
 
     def matrix(self, *, binary: bool = True) -> sp.csr_matrix:
         """The (n_users, n_items) interaction matrix: 1 where a user touched an item, or the summed
@@ -231,6 +231,16 @@ class Dataset:
         """True when at least one item has a title or description."""
         table = self.item_table
         return bool((table[Columns.Title].str.len() > 0).any() or (table[Columns.Description].str.len() > 0).any())
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Concatenation of arange(start, stop) for each pair, without a Python loop."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return (np.arange(total, dtype=np.int64) + offsets).astype(np.int64)
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:

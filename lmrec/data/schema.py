@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,7 +93,10 @@ def validate_events(
     out[Columns.Item] = _id_column(check, frame, Columns.Item, required=True)
 
     types = _column(frame, Columns.Type, "view", n)
-    type_text = types.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    if _all_strings(types):
+        type_text = types.astype(_ARROW_STRING).str.strip().str.lower().astype(object)
+    else:
+        type_text = types.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
     known = type_text.isin(list(event_types))
     check.reject(
         Columns.Type,
@@ -196,7 +200,12 @@ def _check_unknown_columns(frame: pd.DataFrame, known: tuple[str, ...]) -> None:
 def _column(frame: pd.DataFrame, name: str, default: Any, n: int) -> pd.Series:
     if name in frame.columns:
         col = frame[name]
-        return col.astype(object).where(col.notna(), None) if default is None else col.fillna(default)
+        if default is None:
+            return col.astype(object).where(col.notna(), None)
+        if not col.isna().any():
+            return col
+        fits = isinstance(default, str) == pd.api.types.is_string_dtype(col.dtype)
+        return col.fillna(default) if fits else col.astype(object).where(col.notna(), default)
     return pd.Series([default] * n, index=frame.index, dtype=object)
 
 
@@ -204,19 +213,41 @@ def _id_column(check: _Checker, frame: pd.DataFrame, field: str, *, required: bo
     raw = _column(frame, field, None, len(frame))
     if pd.api.types.is_integer_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype(str)  # the common case (MovieLens ids): nothing can be wrong
-    text = raw.map(_id_text).astype(object)
-    present = text.notna()
+    fast = _all_strings(raw)
+    if fast:
+        # text ids (the usual case for files): Arrow string kernels, no Python call per row
+        arrow = raw.astype(_ARROW_STRING).str.strip()
+        lengths = arrow.str.len().fillna(0).to_numpy(dtype=np.int64)
+        present = pd.Series(lengths > 0, index=raw.index)
+        strings = arrow.where(present, "").astype(object)
+        # Python's strip also removes \x1c-\x1f, Arrow's does not: any control character at all
+        # sends the column down the reference path below, which defines the rules
+        fast = _CONTROL_RE.search("".join(strings.tolist())) is None
+    if not fast:
+        text = raw.map(_id_text).astype(object)
+        present = text.notna()
+        strings = text.where(present, "").astype(object)
+        lengths = strings.str.len().fillna(0).to_numpy(dtype=np.int64)
+        bad_chars = np.fromiter((_CONTROL_RE.search(v) is not None for v in strings), dtype=bool, count=len(strings))
     if required:
         check.reject(field, ~present.to_numpy(), raw, "an id is required and must be a non-empty string or integer")
-    strings = text.where(present, "").astype(str)
-    too_long = (strings.str.len() > MAX_ID_LENGTH).to_numpy()
-    check.reject(field, too_long, raw, f"an id may have at most {MAX_ID_LENGTH} characters")
-    bad_chars = strings.str.contains(_CONTROL_CHARS, regex=True).to_numpy(dtype=bool)
-    check.reject(field, bad_chars, raw, "an id may not contain control characters")
-    return strings
+    if lengths.max(initial=0) > MAX_ID_LENGTH:
+        check.reject(field, lengths > MAX_ID_LENGTH, raw, f"an id may have at most {MAX_ID_LENGTH} characters")
+    if not fast:
+        check.reject(field, bad_chars, raw, "an id may not contain control characters")
+    return strings.astype(str)
 
 
 _CONTROL_CHARS = "[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]"
+_CONTROL_RE = re.compile(_CONTROL_CHARS)
+_ARROW_STRING = pd.StringDtype("pyarrow")
+
+
+def _all_strings(values: pd.Series) -> bool:
+    """True when every present value is a `str` (a C-speed check)."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return True
+    return bool(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))
 
 
 def _id_text(value: Any) -> str | None:
@@ -327,9 +358,12 @@ def _json_objects(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
                 return _BAD
         return _BAD
 
-    parsed = raw.map(parse)
-    bad = parsed.map(lambda v: v is _BAD).to_numpy(dtype=bool)
-    return parsed.where(~bad, None), bad
+    if raw.isna().all():  # no context or attributes given: nothing to parse
+        return pd.Series([None] * len(raw), index=raw.index, dtype=object), np.zeros(len(raw), dtype=bool)
+    parsed = [parse(v) for v in raw.tolist()]
+    bad = np.fromiter((v is _BAD for v in parsed), dtype=bool, count=len(parsed))
+    kept = [v if isinstance(v, str) else None for v in parsed]  # object dtype: missing stays None
+    return pd.Series(kept, index=raw.index, dtype=object), bad
 
 
 def _tag_lists(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -373,18 +407,24 @@ def _booleans(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _content_ids(frame: pd.DataFrame) -> list[str]:
-    """A stable id from an event's content, so re-importing the same row is recognised."""
-    value = frame[Columns.Value].to_numpy(dtype=float)
-    value_text = pd.Series([repr(v) for v in value.tolist()], index=frame.index).where(~np.isnan(value), "")
-    stamp_text = pd.Series([repr(v) for v in frame[Columns.Timestamp].to_numpy(dtype=float).tolist()], index=frame.index)
-    keys = (
-        frame[Columns.User].astype(str)
-        .str.cat(frame[Columns.Item].astype(str), sep="\x1f")
-        .str.cat(frame[Columns.Type].astype(str), sep="\x1f")
-        .str.cat(value_text, sep="\x1f")
-        .str.cat(stamp_text, sep="\x1f")
+    """A stable id from an event's content, so re-importing the same row is recognised.
+
+    The hashed key is `user, item, type, repr(value) or "", repr(timestamp)` joined by U+001F.
+    """
+    keys = zip(
+        frame[Columns.User].astype(str).tolist(),
+        frame[Columns.Item].astype(str).tolist(),
+        frame[Columns.Type].astype(str).tolist(),
+        frame[Columns.Value].to_numpy(dtype=float).tolist(),
+        frame[Columns.Timestamp].to_numpy(dtype=float).tolist(),
+        strict=True,
     )
-    return ["h:" + hashlib.blake2b(k.encode(), digest_size=12).hexdigest() for k in keys.tolist()]
+    blake2b = hashlib.blake2b
+    return [
+        "h:"
+        + blake2b(f"{u}\x1f{i}\x1f{t}\x1f{'' if v != v else repr(v)}\x1f{s!r}".encode(), digest_size=12).hexdigest()
+        for u, i, t, v, s in keys
+    ]
 
 
 def _jsonable(value: Any) -> Any:

@@ -162,7 +162,7 @@ class Store:
 
     def items_frame(self) -> pd.DataFrame:
         """The catalogue, sorted by item id."""
-        query = sa.select(*[tables.items.c[c] for c in ITEM_COLUMNS]).order_by(tables.items.c.item_id)
+        query = sa.select(*[tables.items.c[c] for c in ITEM_COLUMNS]).order_by(self._bytewise(tables.items.c.item_id))
         frame = self._read(query, ITEM_COLUMNS)
         frame[Columns.Price] = frame[Columns.Price].astype(float)
         frame[Columns.CreatedAt] = frame[Columns.CreatedAt].astype(float)
@@ -171,7 +171,7 @@ class Store:
 
     def users_frame(self) -> pd.DataFrame:
         """Every user profile, sorted by user id."""
-        query = sa.select(*[tables.users.c[c] for c in USER_COLUMNS]).order_by(tables.users.c.user_id)
+        query = sa.select(*[tables.users.c[c] for c in USER_COLUMNS]).order_by(self._bytewise(tables.users.c.user_id))
         frame = self._read(query, USER_COLUMNS)
         frame[Columns.CreatedAt] = frame[Columns.CreatedAt].astype(float)
         return frame
@@ -190,10 +190,24 @@ class Store:
                 for name, table in (("items", tables.items), ("users", tables.users), ("events", tables.events))
             }
 
+    def _bytewise(self, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+        # PostgreSQL sorts text by the server's locale; byte order (SQLite's default) keeps the
+        # vocabulary, and so every model position, identical on both databases.
+        return column.collate("C") if self.dialect == "postgresql" else column
+
     def _read(self, query: sa.Select[Any], columns: tuple[str, ...]) -> pd.DataFrame:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return pd.DataFrame.from_records(rows, columns=list(columns))
+
+
+def as_stored(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """`frame` with the values and dtypes it would have after a write and a read back.
+
+    Lets an in-memory path (`lmrec.data.ingest.load_dataset`) give exactly what the store gives.
+    """
+    rows = list(zip(*(_plain(frame[c]) for c in columns), strict=True))
+    return pd.DataFrame.from_records(rows, columns=list(columns))
 
 
 class StoreWriter:
@@ -215,8 +229,8 @@ class StoreWriter:
             stored = self._insert_events_sqlite(unique)
         else:
             stmt = self._insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id])
-            stmt = stmt.returning(table.c.seq)  # psycopg's batched executemany has no rowcount
-            stored = sum(len(self.conn.execute(stmt, chunk).all()) for chunk in _records(unique, EVENT_COLUMNS))
+            returning = stmt.returning(table.c.seq)  # psycopg's batched executemany has no rowcount
+            stored = sum(len(self.conn.execute(returning, chunk).all()) for chunk in _records(unique, EVENT_COLUMNS))
         return EventWriteResult(stored, in_batch_duplicates + len(unique) - stored)
 
     def _insert_events_sqlite(self, frame: pd.DataFrame) -> int:
@@ -240,7 +254,9 @@ class StoreWriter:
         """Add or re-weight an event type."""
         table = tables.event_types
         stmt = self._insert(table).values(name=name, weight=float(weight))
-        self.conn.execute(stmt.on_conflict_do_update(index_elements=[table.c.name], set_={"weight": stmt.excluded.weight}))
+        self.conn.execute(
+            stmt.on_conflict_do_update(index_elements=[table.c.name], set_={"weight": stmt.excluded.weight})
+        )
 
     def _upsert(self, table: sa.Table, frame: pd.DataFrame, columns: tuple[str, ...]) -> int:
         if frame.empty:
@@ -265,12 +281,22 @@ def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> Iterator[list[dic
 
 
 def _plain(series: pd.Series) -> list[Any]:
+    """Plain Python values for the driver, missing values (NaN, NA, None) as None."""
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=float)
-        return [None if np.isnan(v) else float(v) for v in values]
+        missing = np.isnan(values)
+        if not missing.any():
+            return values.tolist()
+        boxed = values.astype(object)
+        boxed[missing] = None
+        return list(boxed.tolist())
     if pd.api.types.is_bool_dtype(series.dtype):
-        return [bool(v) for v in series.to_numpy()]
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in series.tolist()]
+        return series.to_numpy(dtype=bool).tolist()
+    objects = series.astype(object)
+    missing = objects.isna().to_numpy()
+    if not missing.any():
+        return objects.tolist()
+    return objects.where(~missing, None).tolist()
 
 
 def _normalise_url(url: str | Path) -> str:
@@ -291,6 +317,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB page cache: bulk inserts into the event-id index touch pages at random (ids are
+    # hashes); with the 2 MiB default, imports spend a third of their time re-reading pages.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

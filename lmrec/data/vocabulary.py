@@ -59,7 +59,9 @@ class Vocabulary:
     def index(self, ids: str | Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
         """Positions of `ids`; -1 for an unknown id."""
         values = [ids] if isinstance(ids, str) else ids
-        return np.asarray(self._index.get_indexer(pd.Index(np.asarray(values, dtype=object).astype(str))), dtype=np.int64)
+        return np.asarray(
+            self._index.get_indexer(pd.Index(np.asarray(values, dtype=object).astype(str))), dtype=np.int64
+        )
 
     def id(self, positions: int | Sequence[int] | np.ndarray) -> np.ndarray:
         """Ids at `positions` (all must be valid)."""

@@ -105,7 +105,9 @@ class Recommender(ABC, Generic[C]):
             return np.empty((0, len(self.items)), dtype=np.float32)
         scores = np.asarray(self._score(histories), dtype=np.float32)
         if scores.shape != (len(histories), len(self.items)):
-            raise AssertionError(f"{self.name} scored shape {scores.shape}, expected {(len(histories), len(self.items))}")
+            raise AssertionError(
+                f"{self.name} scored shape {scores.shape}, expected {(len(histories), len(self.items))}"
+            )
         return scores
 
     @abstractmethod
