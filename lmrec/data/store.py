@@ -224,13 +224,10 @@ class StoreWriter:
             return EventWriteResult(0, 0)
         unique = frame.drop_duplicates(Columns.Event, keep="first")
         in_batch_duplicates = len(frame) - len(unique)
-        table = tables.events
         if self.conn.dialect.name == "sqlite":
             stored = self._insert_events_sqlite(unique)
         else:
-            stmt = self._insert(table).on_conflict_do_nothing(index_elements=[table.c.event_id])
-            returning = stmt.returning(table.c.seq)  # psycopg's batched executemany has no rowcount
-            stored = sum(len(self.conn.execute(returning, chunk).all()) for chunk in _records(unique, EVENT_COLUMNS))
+            stored = self._insert_events_postgresql(unique)
         return EventWriteResult(stored, in_batch_duplicates + len(unique) - stored)
 
     def _insert_events_sqlite(self, frame: pd.DataFrame) -> int:
@@ -241,6 +238,28 @@ class StoreWriter:
         sql = f"INSERT INTO events ({columns}) VALUES ({marks}) ON CONFLICT (event_id) DO NOTHING"
         rows = list(zip(*(_plain(frame[c]) for c in EVENT_COLUMNS), strict=True))
         return int(self.conn.exec_driver_sql(sql, rows).rowcount)
+
+    def _insert_events_postgresql(self, frame: pd.DataFrame) -> int:
+        # COPY into a transaction-local staging table, then one INSERT ... SELECT: an order of
+        # magnitude faster than row-wise INSERTs, and the single statement's rowcount is exact.
+        columns = ", ".join(EVENT_COLUMNS)
+        self.conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS lmrec_events_in ("
+            "ord bigint, event_id text, user_id text, item_id text, type text, value double precision, "
+            "timestamp double precision, context text) ON COMMIT DROP"
+        )
+        self.conn.exec_driver_sql("TRUNCATE lmrec_events_in")
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        values = [_plain(frame[c]) for c in EVENT_COLUMNS]
+        with driver.cursor() as cursor, cursor.copy(f"COPY lmrec_events_in (ord, {columns}) FROM STDIN") as copy:
+            for ord_, row in enumerate(zip(*values, strict=True)):
+                copy.write_row((ord_, *row))
+        result = self.conn.exec_driver_sql(
+            f"INSERT INTO events ({columns}) SELECT {columns} FROM lmrec_events_in ORDER BY ord "
+            "ON CONFLICT (event_id) DO NOTHING"
+        )
+        return int(result.rowcount)
 
     def upsert_items(self, frame: pd.DataFrame) -> int:
         """Insert or replace validated items (last row wins for a repeated id)."""
