@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from lmrec.testing import shared_data_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never read or write the user's embedding cache; each test process gets a fresh one.
+os.environ["LMREC_CACHE_DIR"] = tempfile.mkdtemp(prefix="lmrec-test-cache-")
 
 settings.register_profile(
     "lmrec", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow], derandomize=True

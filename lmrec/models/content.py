@@ -1,0 +1,98 @@
+"""Content model: items are their text's embedding, a user is the recency-weighted mean of the
+items they touched last, and an item's score is its cosine similarity to the user.
+
+Only `fit` needs the language model: the item vectors are part of the saved state, so a loaded
+model scores without loading it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.encoders.cache import embed_texts
+from lmrec.encoders.text import EncoderConfig
+from lmrec.models.base import ModelConfig, Recommender
+
+
+class ContentConfig(ModelConfig):
+    """Settings of the text content model."""
+
+    encoder: EncoderConfig = EncoderConfig()
+    """The language model that embeds `Dataset.item_text()`: model name, device, batch size,
+    embedding cache."""
+
+    max_history: int = Field(default=20, ge=1)
+    """Only the most recent `max_history` items of a history make up the user vector."""
+
+    decay: float = Field(default=0.9, gt=0.0, le=1.0)
+    """Recency weight: the item j steps before the newest one weighs `decay ** j`; 1.0 is a plain
+    mean of the last `max_history` items."""
+
+    fallback: Literal["popularity", "nan"] = "popularity"
+    """Scores for an empty history: `popularity` gives every item its number of training
+    interactions (the same list for everyone); `nan` gives no scores at all."""
+
+
+class ContentModel(Recommender[ContentConfig]):
+    """Recommends items whose text is most similar to the text of the user's recent items.
+
+    Attributes (after `fit`):
+        item_vectors: unit-length text embedding of every item, shape (n_items, D), float32.
+        item_popularity: training interactions per item, shape (n_items,), float32.
+    """
+
+    name = "content"
+    config_class = ContentConfig
+
+    item_vectors: np.ndarray
+    item_popularity: np.ndarray
+
+    def _fit(self, data: Dataset) -> None:
+        vectors = embed_texts(data.item_text(), self.config.encoder)  # (I, D)
+        self.item_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.item_popularity = data.item_counts().astype(np.float32)  # (I,)
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """Recency-weighted mean embedding of each row's last `max_history` items, shape (B, D).
+
+        A row with an empty history gets a zero vector.
+        """
+        self._check_fitted()
+        weights = self._history_weights(histories)  # (B, I) sparse
+        totals = np.asarray(weights.sum(axis=1)).ravel()  # (B,)
+        summed = np.asarray(weights @ self.item_vectors, dtype=np.float32)  # (B, D)
+        return summed / np.maximum(totals, 1e-12)[:, None].astype(np.float32)
+
+    def _history_weights(self, histories: Histories) -> sp.csr_matrix:
+        """(B, n_items) matrix of each history entry's recency weight, summed over repeats."""
+        indptr = histories.indptr
+        positions = np.arange(indptr[0], indptr[-1])  # (nnz,) entries of every row, in order
+        rows = np.repeat(np.arange(len(histories)), histories.lengths())  # (nnz,)
+        # steps back from the newest entry of the row: 0 for the newest, length - 1 for the oldest
+        age = indptr[rows + 1] - 1 - positions  # (nnz,)
+        keep = age < self.config.max_history
+        weights = np.power(self.config.decay, age[keep]).astype(np.float64)
+        items = histories.items[positions[keep]]
+        return sp.csr_matrix((weights, (rows[keep], items)), shape=(len(histories), len(self.items)))
+
+    def _score(self, histories: Histories) -> np.ndarray:
+        users = self.user_vectors(histories)  # (B, D)
+        norms = np.linalg.norm(users, axis=1, keepdims=True)  # (B, 1)
+        scores = (users / np.maximum(norms, 1e-12)) @ self.item_vectors.T  # (B, I)
+        empty = histories.lengths() == 0
+        if empty.any():
+            fill = self.item_popularity if self.config.fallback == "popularity" else np.float32(np.nan)
+            scores[empty] = fill
+        return scores
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"item_vectors": self.item_vectors, "item_popularity": self.item_popularity}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.item_vectors = np.ascontiguousarray(state["item_vectors"], dtype=np.float32)
+        self.item_popularity = state["item_popularity"].astype(np.float32)
