@@ -1,0 +1,89 @@
+"""Shared pieces of the benchmark scripts: where data and results live, timing, README tables."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+
+T = TypeVar("T")
+
+
+def shared_data(name: str) -> Path | None:
+    """A dataset folder under ../shared/data, or None (with a printed reason) when absent."""
+    from lmrec.testing import shared_data_dir
+
+    path = shared_data_dir() / name
+    if not path.exists():
+        print(f"skipping {name}: {path} not found (set LMREC_SHARED_DATA)", file=sys.stderr)
+        return None
+    return path
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import os
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@contextmanager
+def timer() -> Iterator[dict[str, float]]:
+    """`with timer() as t: ...` then `t["seconds"]`."""
+    box: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box["seconds"] = time.perf_counter() - start
+
+
+def median_of(runs: int, fn: Callable[[], T]) -> tuple[float, list[float], T]:
+    """Run `fn` `runs` times; the median seconds, every run's seconds and the last result."""
+    import statistics
+
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result  # type: ignore[return-value]
+
+
+def write_results(name: str, payload: dict[str, Any]) -> Path:
+    """Write `benchmarks/results/<name>.json` with the machine description added."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine(), **payload}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def replace_readme_section(marker: str, text: str) -> None:
+    """Replace the README text between `<!-- marker:start -->` and `<!-- marker:end -->`."""
+    readme = README.read_text()
+    pattern = re.compile(rf"(<!-- {re.escape(marker)}:start -->\n).*?(<!-- {re.escape(marker)}:end -->)", re.S)
+    if not pattern.search(readme):
+        raise SystemExit(f"README.md has no section markers for {marker!r}")
+    README.write_text(pattern.sub(lambda m: m.group(1) + text.rstrip() + "\n" + m.group(2), readme))

@@ -1,0 +1,110 @@
+"""What every CLI command shares: the console, option parsing, errors -> exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from lmrec.diagnostics import ConfigError, LmrecError
+
+console = Console(stderr=False, highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+#: The store used when no --store is given: `$LMREC_STORE`, else `lmrec.db` in the current folder.
+DEFAULT_STORE = os.environ.get("LMREC_STORE", "sqlite:///lmrec.db")
+
+
+def parse_settings(config: str | None, settings: list[str] | None) -> dict[str, Any]:
+    """Merge a JSON config (inline text or a file path) with `key=value` overrides.
+
+    Values are read as JSON when they parse (`l2=300` -> 300, `fallback="popularity"`), else
+    kept as strings.
+    """
+    merged: dict[str, Any] = {}
+    if config:
+        text = Path(config).read_text() if Path(config).is_file() else config
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"--config is neither a JSON object nor a JSON file: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"--config must be a JSON object, got {type(loaded).__name__}")
+        merged.update(loaded)
+    for item in settings or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        try:
+            merged[key.strip()] = json.loads(raw)
+        except ValueError:
+            merged[key.strip()] = raw
+    return merged
+
+
+def parse_mapping(items: list[str] | None) -> dict[str, str] | None:
+    """`--map src=dst` options as a dict from the file's column names to lmrec field names."""
+    if not items:
+        return None
+    mapping = {}
+    for item in items:
+        source, sep, target = item.partition("=")
+        if not sep or not source or not target:
+            raise ConfigError(f"--map expects FILE_COLUMN=FIELD, got {item!r}")
+        mapping[source] = target
+    return mapping
+
+
+def fail(error: LmrecError) -> typer.Exit:
+    """Print an lmrec error and return the Exit carrying its exit code."""
+    errors.print(f"[bold red]error:[/] {error}")
+    return typer.Exit(code=error.exit_code)
+
+
+@contextmanager
+def errors_as_exit_codes() -> Iterator[None]:
+    """Turn lmrec's own errors into a one-line message and their exit code."""
+    try:
+        yield
+    except LmrecError as exc:
+        raise fail(exc) from None
+
+
+def progress_bar() -> Progress:
+    """A progress bar in the house style."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON atomically (temp file + rename), creating parent folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
+    tmp.replace(path)
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

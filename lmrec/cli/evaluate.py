@@ -1,0 +1,106 @@
+"""`lmrec evaluate`: train on a split, rank the whole catalogue, report metrics with intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, write_json
+from lmrec.cli.data_source import load_data
+
+SHOWN = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR", "Coverage@10")
+
+
+def evaluate_command(
+    model: Annotated[list[str], typer.Option("--model", "-m", help="Model name; repeat to compare models.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file for the results.")],
+    data: Annotated[Path | None, typer.Option(help="File or folder to evaluate on.")] = None,
+    store: Annotated[str | None, typer.Option(help="Evaluate on the store instead of --data.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
+    split: Annotated[str, typer.Option(help="leave-last-out, time, cold-item or cold-user.")] = "leave-last-out",
+    k: Annotated[list[int] | None, typer.Option("-k", help="Cut-offs (repeatable); default 10 and 20.")] = None,
+    config: Annotated[str | None, typer.Option(help="Model config as JSON text or a JSON file.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Config override key=value, or MODEL.key=value (repeatable).")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write report.json/.md/.png into this folder.")] = None,
+    include_seen: Annotated[bool, typer.Option(help="Rank items the user already interacted with too.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap intervals.")] = 0,
+) -> None:
+    """Evaluate one or more models with full ranking over the whole catalogue.
+
+    The JSON output holds `metrics` (of the first model) and `models` (every model's metrics,
+    95% bootstrap intervals and timings), plus paired comparisons against the first model.
+
+    Examples:
+
+      lmrec evaluate --data ../shared/data/ml-100k --model ease --output ease.json
+
+      lmrec evaluate --data shop/ -m popularity -m ease -m content --output cmp.json --report report/
+    """
+    from lmrec.data.splits import SPLITS
+    from lmrec.diagnostics import ConfigError
+    from lmrec.evaluation.protocol import EvaluationConfig, compare, evaluate
+    from lmrec.evaluation.report import write_report
+    from lmrec.models import create_model
+
+    with errors_as_exit_codes():
+        if split not in SPLITS:
+            raise ConfigError(f"unknown split {split!r}; choose one of {sorted(SPLITS)}")
+        settings = parse_settings(config, set_)
+        models = [create_model(name, _settings_for(name, settings, model)) for name in model]
+        with errors.status("reading data"):
+            dataset = load_data(data, store, format)
+        the_split = SPLITS[split](dataset)
+        eval_config = EvaluationConfig(ks=tuple(k or (10, 20)), exclude_seen=not include_seen, seed=seed)
+        results = []
+        for name, recommender in zip(model, models, strict=True):
+            with errors.status(f"training {name} on {the_split.train}"):
+                recommender.fit(the_split.train)
+            with errors.status(f"evaluating {name}"):
+                results.append(evaluate(recommender, the_split, eval_config, name=name))
+        comparisons = [compare(results[0], other, "NDCG@10", seed=seed) for other in results[1:]]
+    payload: dict[str, Any] = {
+        "data": str(data) if data is not None else store,
+        "split": split,
+        "dataset": {"users": dataset.n_users, "items": dataset.n_items, "interactions": dataset.n_interactions},
+        "metrics": results[0].metrics,
+        "models": {r.model: r.to_dict() for r in results},
+        "comparisons": [c.to_dict() for c in comparisons],
+    }
+    write_json(output, payload)
+    if report is not None:
+        write_report(results, report, title=f"{Path(str(data or store)).name}, {split}", comparisons=comparisons)
+    _print_table(results)
+    console.print(f"results written to {output}")
+
+
+def _settings_for(name: str, settings: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """Settings for one model: unprefixed keys apply to all, `MODEL.key` only to that model."""
+    mine: dict[str, Any] = {}
+    for key, value in settings.items():
+        prefix, dot, rest = key.partition(".")
+        if dot and prefix in names:
+            if prefix == name:
+                mine[rest] = value
+        else:
+            mine[key] = value
+    return mine
+
+
+def _print_table(results: list[Any]) -> None:
+    table = Table(show_edge=False)
+    table.add_column("model")
+    for metric in SHOWN:
+        table.add_column(metric, justify="right")
+    table.add_column("users", justify="right")
+    for result in results:
+        table.add_row(
+            result.model,
+            *(f"{result.metrics[m]:.4f}" if m in result.metrics else "-" for m in SHOWN),
+            f"{result.n_users:,}",
+        )
+    console.print(table)

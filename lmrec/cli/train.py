@@ -1,0 +1,44 @@
+"""`lmrec train`: fit a model on all data and save it as an artifact folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings
+from lmrec.cli.data_source import load_data
+
+
+def train_command(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model name (see `lmrec models`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to save the fitted model in.")],
+    data: Annotated[Path | None, typer.Option(help="Train on this file or folder instead of the store.")] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL or SQLite path (default $LMREC_STORE).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
+    config: Annotated[str | None, typer.Option(help="Model config as JSON text or a JSON file.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Config override key=value (repeatable).")] = None,
+) -> None:
+    """Fit a model on every interaction and save it (config.json + state.npz).
+
+    Examples:
+
+      lmrec train --model ease --set l2=300 --output models/ease
+
+      lmrec train --model content --data ../shared/data/ml-100k --output models/content
+    """
+    from lmrec.models import create_model
+
+    with errors_as_exit_codes():
+        settings = parse_settings(config, set_)
+        recommender = create_model(model, settings)
+        with errors.status(f"reading data for {model}"):
+            dataset = load_data(data, store, format)
+        start = time.perf_counter()
+        with errors.status(f"training {model} on {dataset}"):
+            recommender.fit(dataset)
+        seconds = time.perf_counter() - start
+        folder = recommender.save(output)
+    console.print(f"trained {model} on {dataset} in {seconds:.1f}s; saved to {folder}")

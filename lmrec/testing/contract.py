@@ -1,0 +1,129 @@
+"""The contract every `Recommender` keeps, as a pytest class to subclass once per model.
+
+    class TestMyModel(ModelContract):
+        model_name = "mymodel"
+        config = {"factors": 8}
+
+Every check runs on `lmrec.testing.fixtures.two_tastes`, a dataset with a known answer. A model
+that cannot tell the two tastes apart (popularity) sets `learns_tastes = False`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.diagnostics import ConfigError, NotFittedError
+from lmrec.models import create_model, load_model, model_class
+from lmrec.models.base import Recommender
+from lmrec.testing.fixtures import taste_of, two_tastes
+
+
+class ModelContract:
+    """Shared checks; subclasses set `model_name` and, for speed, a small `config`."""
+
+    model_name: ClassVar[str]
+    config: ClassVar[dict[str, Any]] = {}
+    learns_tastes: ClassVar[bool] = True
+    deterministic: ClassVar[bool] = True
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def data(cls) -> Dataset:
+        return two_tastes()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def fitted(cls, data: Dataset) -> Recommender[Any]:
+        return create_model(cls.model_name, cls.config).fit(data)
+
+    def test_config_round_trips_and_rejects_unknown_fields(self) -> None:
+        model = create_model(self.model_name, self.config)
+        dumped = model.config.model_dump(mode="json")
+        assert create_model(self.model_name, json.loads(json.dumps(dumped))).config == model.config
+        with pytest.raises(ConfigError, match="not_a_setting"):
+            create_model(self.model_name, {**self.config, "not_a_setting": 1})
+
+    def test_scoring_before_fit_is_an_error(self) -> None:
+        model = create_model(self.model_name, self.config)
+        with pytest.raises(NotFittedError):
+            model.score_histories(Histories.from_lists([[0]]))
+        with pytest.raises(NotFittedError):
+            model.save("never-written")
+
+    def test_scores_cover_the_catalogue(self, fitted: Recommender[Any], data: Dataset) -> None:
+        histories = data.histories()
+        scores = fitted.score_histories(histories)
+        assert scores.shape == (data.n_users, data.n_items) and scores.dtype == np.float32
+        has_history = histories.lengths() > 0
+        assert np.isfinite(scores[has_history]).all()
+        assert fitted.score_histories(Histories.from_lists([])).shape == (0, data.n_items)
+
+    def test_batch_scores_equal_one_by_one(self, fitted: Recommender[Any], data: Dataset) -> None:
+        histories = data.histories()
+        batch = fitted.score_histories(histories)
+        for b in range(0, len(histories), 7):
+            single = fitted.score_histories(histories.take(np.array([b])))[0]
+            np.testing.assert_allclose(single, batch[b], rtol=1e-5, atol=1e-6)
+
+    def test_recommends_the_users_own_taste(self, fitted: Recommender[Any], data: Dataset) -> None:
+        if not self.learns_tastes:
+            pytest.skip(f"{self.model_name} gives everyone the same list by design")
+        for user in ("shoe-0", "shoe-3", "cook-1", "cook-7"):
+            seen = {data.items.ids[i] for i in data.histories(data.users.index([user])).row(0)}
+            unseen_same_taste = 10 - len(seen)
+            top = fitted.recommend(user, k=unseen_same_taste)
+            assert not seen & set(top.ids), f"{user} was recommended items they already touched"
+            tastes = {taste_of(i) for i in top.ids}
+            assert tastes == {taste_of(user)}, f"{user} got {list(top.ids)}"
+
+    def test_recommend_handles_sessions_unknown_users_and_k(self, fitted: Recommender[Any], data: Dataset) -> None:
+        session = fitted.recommend(history=["kitchen-0", "kitchen-1", "no-such-item"], k=3)
+        assert len(session) == 3 and {"kitchen-0", "kitchen-1"}.isdisjoint(session.ids)
+        if self.learns_tastes:
+            assert {taste_of(i) for i in session.ids} == {"kitchen"}
+        everything = fitted.recommend("cook-0", k=1_000, exclude_seen=False)
+        assert len(everything) <= data.n_items and len(set(everything.ids)) == len(everything)
+        assert np.all(np.diff(everything.scores) <= 0)
+        fitted.recommend("somebody-never-seen", k=5)  # a documented fallback or an empty list, never an error
+        fitted.recommend("newcomer", k=5)
+
+    def test_same_config_same_scores(self, fitted: Recommender[Any], data: Dataset) -> None:
+        if not self.deterministic:
+            pytest.skip(f"{self.model_name} is not deterministic in this configuration")
+        again = create_model(self.model_name, self.config).fit(data)
+        histories = data.histories()
+        np.testing.assert_allclose(
+            again.score_histories(histories), fitted.score_histories(histories), rtol=1e-5, atol=1e-6
+        )
+
+    def test_refit_replaces_what_was_learned(self, data: Dataset) -> None:
+        model = create_model(self.model_name, self.config).fit(data)
+        half = data.with_interactions(data.interactions.iloc[: len(data.interactions) // 2])
+        model.fit(half)
+        fresh = create_model(self.model_name, self.config).fit(half)
+        histories = half.histories()
+        np.testing.assert_allclose(
+            model.score_histories(histories), fresh.score_histories(histories), rtol=1e-4, atol=1e-5
+        )
+
+    def test_save_load_round_trip_without_pickle(self, fitted: Recommender[Any], data: Dataset, tmp_path: Path) -> None:
+        folder = fitted.save(tmp_path / "model")
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "state.npz"]
+        with np.load(folder / "state.npz", allow_pickle=False) as npz:
+            assert all(npz[key].dtype != object for key in npz.files)
+        loaded = load_model(folder)
+        assert type(loaded) is type(fitted) and loaded.config == fitted.config
+        histories = data.histories()
+        np.testing.assert_array_equal(loaded.score_histories(histories), fitted.score_histories(histories))
+        session = Histories.from_lists([[0, 3], [12]])
+        np.testing.assert_allclose(loaded.score_histories(session), fitted.score_histories(session), rtol=1e-6)
+        assert loaded.recommend("cook-2", k=4).ids.tolist() == fitted.recommend("cook-2", k=4).ids.tolist()
+        other = "popularity" if self.model_name != "popularity" else "ease"
+        with pytest.raises(ConfigError, match="holds a"):
+            model_class(other).load(folder)

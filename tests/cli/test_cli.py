@@ -1,0 +1,141 @@
+"""The `lmrec` command end to end, in-process, on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lmrec.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def write_ratings(path: Path, rows: list[str]) -> Path:
+    path.write_text("userId,movieId,rating,timestamp\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def small_ratings() -> list[str]:
+    """12 users who each rate a run of 6 items out of 20, in time order."""
+    rows = []
+    for user in range(12):
+        for step in range(6):
+            item = (user * 3 + step) % 20
+            rows.append(f"u{user},m{item},{1 + (user + step) % 5},{1_000_000 + 100 * user + step}")
+    return rows
+
+
+def test_help_lists_every_command() -> None:
+    code, out = invoke("--help")
+    assert code == 0
+    for command in ("demo", "import", "train", "evaluate", "recommend", "models"):
+        assert command in out
+
+
+def test_console_script_runs() -> None:
+    script = Path(sys.executable).parent / "lmrec"
+    result = subprocess.run([str(script), "models"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "ease" in result.stdout and "l2" in result.stdout
+
+
+def test_import_reports_rejects_and_is_idempotent(tmp_path: Path) -> None:
+    rows = [*small_ratings(), "u99,,4,1000", "u98,m1,4,not-a-time"]
+    path = write_ratings(tmp_path / "ratings.csv", rows)
+    store = f"sqlite:///{tmp_path / 'x.db'}"
+    rejects = tmp_path / "rejects.jsonl"
+    code, out = invoke("import", str(path), "--store", store, "--rejects", str(rejects))
+    assert code == 0, out
+    assert "2 rows rejected" in out
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert {line["field"] for line in lines} == {"item_id", "timestamp"}
+    assert len(lines) == 2
+    assert {line["value"] for line in lines} >= {"not-a-time"}
+
+    code, out = invoke("import", str(path), "--store", store, "--rejects", str(rejects))
+    assert code == 0, out
+    from lmrec.data.store import Store
+
+    assert Store.open(store).counts()["events"] == len(rows) - 2
+
+
+def test_evaluate_writes_required_metrics(tmp_path: Path) -> None:
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    out_file = tmp_path / "out.json"
+    code, out = invoke(
+        "evaluate", "--data", str(path), "--model", "popularity", "--model", "ease", "--output", str(out_file)
+    )
+    assert code == 0, out
+    payload = json.loads(out_file.read_text())
+    for metric in ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR"):
+        assert isinstance(payload["metrics"][metric], float)
+        assert 0.0 <= payload["metrics"][metric] <= 1.0
+    assert set(payload["models"]) == {"popularity", "ease"}
+    assert payload["split"] == "leave-last-out"
+    assert payload["comparisons"][0]["metric"] == "NDCG@10"
+
+
+def test_train_then_recommend(tmp_path: Path) -> None:
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    model_dir = tmp_path / "model"
+    code, out = invoke("train", "--model", "ease", "--data", str(path), "--set", "l2=10", "--output", str(model_dir))
+    assert code == 0, out
+    assert json.loads((model_dir / "config.json").read_text())["config"]["l2"] == 10
+    code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "3")
+    assert code == 0, out
+    assert out.count("\n") >= 3
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (("evaluate", "--data", "{data}", "--model", "nope", "--output", "{out}"), 64, "unknown model 'nope'"),
+        (
+            ("evaluate", "--data", "{data}", "--model", "ease", "--split", "bad", "--output", "{out}"),
+            64,
+            "unknown split",
+        ),
+        (("train", "--model", "ease", "--data", "{data}", "--set", "l2=-1", "--output", "{out}"), 64, "l2"),
+        (("train", "--model", "ease", "--data", "{data}", "--set", "nonsense", "--output", "{out}"), 64, "key=value"),
+        (("train", "--model", "ease", "--data", "{data}", "--config", "[1]", "--output", "{out}"), 64, "JSON object"),
+    ],
+)
+def test_bad_input_gives_clear_error_and_exit_code(
+    tmp_path: Path, args: tuple[str, ...], code: int, fragment: str
+) -> None:
+    data = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    filled = [a.format(data=data, out=tmp_path / "out") for a in args]
+    result = runner.invoke(app, filled)
+    assert result.exit_code == code, result.output
+    assert fragment in result.output
+
+
+def test_evaluate_unknown_format_names_the_formats(tmp_path: Path) -> None:
+    weird = tmp_path / "data.xyz"
+    weird.write_text("hello\n")
+    result = runner.invoke(app, ["evaluate", "--data", str(weird), "--model", "ease", "--output", str(tmp_path / "o")])
+    assert result.exit_code == 65, result.output
+    assert "format" in result.output.lower()
+
+
+def test_demo_runs_on_a_small_shop(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    code, out = invoke(
+        "demo", "--dir", str(folder), "--users", "150", "--items", "120", "-m", "popularity", "-m", "ease"
+    )
+    assert code == 0, out
+    report = json.loads((folder / "report" / "report.json").read_text())
+    assert report
+    best = json.loads((folder / "models" / "best.json").read_text())
+    assert best["model"] in {"popularity", "ease"}
+    assert (Path(best["path"]) / "state.npz").is_file()
