@@ -15,7 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from lmrec.diagnostics import ConfigError, LmrecError
 
-console = Console(stderr=False, highlight=False)
+# Piped or captured output gets 120 columns rather than rich's 80, so result tables stay readable.
+_WIDTH = None if os.isatty(1) else 120
+console = Console(stderr=False, highlight=False, width=_WIDTH)
 errors = Console(stderr=True, highlight=False)
 
 #: The store used when no --store is given: `$LMREC_STORE`, else `lmrec.db` in the current folder.

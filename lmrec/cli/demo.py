@@ -13,6 +13,8 @@ from lmrec.cli.common import console, errors, errors_as_exit_codes, write_json
 
 DEMO_MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
 SHOWN = ("HR@10", "NDCG@10", "Recall@20", "MRR", "Coverage@10", "ILD@10", "Novelty@10")
+#: Short column headers, so the table fits 100 columns.
+HEADERS = {"Recall@20": "R@20", "Coverage@10": "Cov@10", "Novelty@10": "Nov@10"}
 
 
 def demo_command(
@@ -38,6 +40,7 @@ def demo_command(
     from lmrec.data.splits import leave_last_out
     from lmrec.data.store import Store
     from lmrec.data.synthetic import ShopConfig, generate_shop, write_shop
+    from lmrec.encoders import EncoderConfig, embed_texts
     from lmrec.evaluation.protocol import EvaluationConfig, compare, evaluate
     from lmrec.evaluation.report import write_report
     from lmrec.models import create_model
@@ -59,44 +62,48 @@ def demo_command(
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         store = Store.open(db_path)
+        console.print(f"[bold]2. import[/] into {db_path}")
         for kind in ("items", "users", "events"):  # items and users first, so events find their rows
             summary = import_path(store, files[kind], format="jsonl")
             console.print(
-                f"[bold]2. import[/] {kind:<6} {summary.stored:,} stored, {summary.duplicates:,} duplicates, "
-                f"{summary.rejected:,} rejected in {summary.seconds:.1f}s -> {db_path}"
+                f"   {kind:<6} {summary.stored:,} stored, {summary.duplicates:,} duplicates, "
+                f"{summary.rejected:,} rejected in {summary.seconds:.1f}s"
             )
 
         dataset = store.dataset()
         split = leave_last_out(dataset)
-        results, fitted = [], {}
-        item_vectors = None
+        console.print(f"[bold]3. train and evaluate[/] leave-last-out: {split.n_test_users:,} test users")
+        with errors.status("embedding product text with the language model"):
+            t0 = time.perf_counter()
+            item_vectors = embed_texts(dataset.item_text(), EncoderConfig())  # for diversity; cached for content
+        console.print(f"   embedded {dataset.n_items:,} product texts in {time.perf_counter() - t0:.1f}s")
+        results = []
         for name in names:
             model = create_model(name)
             with errors.status(f"training {name}"):
                 t0 = time.perf_counter()
                 model.fit(split.train)
                 fit_seconds = time.perf_counter() - t0
-            if name == "content":
-                item_vectors = model.item_vectors  # type: ignore[attr-defined]
-            fitted[name] = (model, fit_seconds)
-        for name, (model, fit_seconds) in fitted.items():
             with errors.status(f"evaluating {name}"):
                 result = evaluate(model, split, EvaluationConfig(), item_vectors=item_vectors, name=name)
             results.append(result)
-            console.print(f"   trained and evaluated {name:<10} (fit {fit_seconds:.1f}s)")
+            console.print(
+                f"   {name:<10} NDCG@10 {result.metrics['NDCG@10']:.4f}  "
+                f"(fit {fit_seconds:.1f}s, evaluate {result.seconds:.1f}s)"
+            )
         best = max(results, key=lambda r: r.metrics["NDCG@10"])
         comparisons = [compare(best, r, "NDCG@10") for r in results if r is not best]
         paths = write_report(
             results, folder / "report", title="synthetic shop, leave-last-out", comparisons=comparisons
         )
         _print_results(results, best.model)
-        console.print(f"[bold]3. report[/] {', '.join(str(p) for p in paths.values())}")
+        console.print(f"[bold]4. report[/] {', '.join(str(p) for p in paths.values())}")
 
         final = create_model(best.model).fit(dataset)
         model_dir = final.save(folder / "models" / best.model)
         write_json(folder / "models" / "best.json", {"model": best.model, "path": str(model_dir)})
         _print_example(final, dataset, shop.items)
-        console.print(f"[bold]4. model[/] {best.model} retrained on all data -> {model_dir}")
+        console.print(f"[bold]5. model[/] {best.model} retrained on all data -> {model_dir}")
         console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]}")
 
 
@@ -104,15 +111,15 @@ def _print_results(results: list, best: str) -> None:  # type: ignore[type-arg]
     table = Table(title="leave-last-out, full ranking, seen items excluded (95% CI for NDCG@10)", show_edge=False)
     table.add_column("model")
     for metric in SHOWN:
-        table.add_column(metric, justify="right")
-    table.add_column("NDCG@10 95% CI", justify="right")
+        table.add_column(HEADERS.get(metric, metric), justify="right")
+    table.add_column("NDCG@10 95% CI", justify="right", no_wrap=True)
     for r in sorted(results, key=lambda r: -r.metrics["NDCG@10"]):
         low, high = r.intervals.get("NDCG@10", (float("nan"), float("nan")))
         style = "bold green" if r.model == best else None
         table.add_row(
             r.model,
-            *(f"{r.metrics[m]:.4f}" if m in r.metrics else "-" for m in SHOWN),
-            f"[{low:.4f}, {high:.4f}]",
+            *(f"{r.metrics[m]:.3f}" if m in r.metrics else "-" for m in SHOWN),
+            f"{low:.3f}-{high:.3f}",
             style=style,
         )
     console.print(table)

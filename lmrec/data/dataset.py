@@ -148,6 +148,21 @@ class Dataset:
         frame = frame.iloc[order].reset_index(drop=True)
         return Dataset(self.users, self.items, frame, self.item_table, self.user_table, self.event_types)
 
+    def with_ties_broken_by_item_id(self) -> Dataset:
+        """The same dataset with each user's equal-timestamp events ordered by item id.
+
+        Ids compare as integers when every item id is one (MovieLens), else as strings. This is
+        the convention of RecBole and of the reference numbers in the shared data README; by
+        default ties keep the order the events were given in.
+        """
+        frame = self.interactions
+        ids = self.items.ids
+        numeric = pd.to_numeric(pd.Series(ids), errors="coerce")
+        keys = numeric.to_numpy() if numeric.notna().all() else np.argsort(np.argsort(ids.astype(str), kind="stable"))
+        item_key = np.asarray(keys)[frame[Columns.ItemIdx].to_numpy()]
+        order = np.lexsort((item_key, frame[Columns.Timestamp].to_numpy(), frame[Columns.UserIdx].to_numpy()))
+        return self.with_interactions(frame.iloc[order])
+
     @property
     def n_users(self) -> int:
         return len(self.users)

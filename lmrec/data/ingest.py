@@ -239,7 +239,9 @@ class _MemorySink:
     def write(self, kind: str, valid: pd.DataFrame) -> tuple[int, int]:
         if kind == "events":
             ids = valid[Columns.Event]
-            fresh = ~ids.duplicated(keep="first").to_numpy() & ~ids.isin(self.seen).to_numpy()
+            seen = self.seen  # set lookups: O(batch), where Series.isin(set) copies the whole set
+            known = np.fromiter((i in seen for i in ids.tolist()), dtype=bool, count=len(ids))
+            fresh = ~ids.duplicated(keep="first").to_numpy() & ~known
             kept = valid.loc[fresh]
             self.seen.update(kept[Columns.Event].tolist())
             self.events.append(kept)

@@ -194,7 +194,9 @@ def load_sentence_model(name: str, device: str = "cpu") -> SentenceTransformer:
 
 def _load(name: str, path: Path, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a bar per weight file is noise in lmrec's own output
     log.info("loading language model %s from %s on %s", name, path, device)
     try:
         model = SentenceTransformer(str(path), device=device, local_files_only=True)

@@ -31,10 +31,10 @@ class ALSConfig(ModelConfig):
     factors: int = Field(default=64, ge=1)
     """Dimension of the user and item factors."""
 
-    regularization: float = Field(default=0.05, ge=0.0)
+    regularization: float = Field(default=1.0, ge=0.0)
     """L2 penalty on the factors."""
 
-    alpha: float = Field(default=10.0, gt=0.0)
+    alpha: float = Field(default=5.0, gt=0.0)
     """Confidence scale: an observed pair weighs alpha times its value in the squared loss, an
     unobserved pair weighs 1."""
 
@@ -58,7 +58,7 @@ class BPRConfig(ModelConfig):
     factors: int = Field(default=64, ge=1)
     """Dimension of the user and item factors (implicit adds one more for an item bias)."""
 
-    learning_rate: float = Field(default=0.05, gt=0.0)
+    learning_rate: float = Field(default=0.01, gt=0.0)
     """SGD step size."""
 
     regularization: float = Field(default=0.01, ge=0.0)

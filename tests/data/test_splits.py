@@ -219,3 +219,18 @@ def test_time_cut_targets_are_later_and_new(rows: list[tuple[int, int, int]], at
         targets = split.test[split.test[Columns.UserIdx] == user][Columns.ItemIdx].tolist()
         assert split.histories.row(b).tolist() == before
         assert targets == list(dict.fromkeys(i for i in after if i not in before))
+
+
+def test_ties_broken_by_item_id_reorder_only_equal_timestamps() -> None:
+    """u1 touched a then b at t=3 in arrival order; by item id b and a swap only if b < a."""
+    frame = pd.DataFrame(
+        [("u1", "10", 1.0), ("u1", "9", 3.0), ("u1", "2", 3.0), ("u1", "30", 4.0), ("u2", "9", 1.0)],
+        columns=[Columns.User, Columns.Item, Columns.Timestamp],
+    )
+    data = Dataset.from_frames(frame)
+    assert data.items.id(data.histories().row(0)).tolist() == ["10", "9", "2", "30"]
+    tied = data.with_ties_broken_by_item_id()
+    assert tied.items.id(tied.histories().row(0)).tolist() == ["10", "2", "9", "30"]  # 2 < 9 as integers
+    assert pairs(leave_last_out(tied), tied) == [("u1", "30")]
+    words = Dataset.from_frames(frame.assign(**{Columns.Item: ["k", "z", "b", "q", "z"]}))
+    assert words.items.id(words.with_ties_broken_by_item_id().histories().row(0)).tolist() == ["k", "b", "z", "q"]
