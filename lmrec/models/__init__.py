@@ -10,5 +10,6 @@ register("ease", "lmrec.models.ease:EASE")
 register("als", "lmrec.models.mf:ALS")
 register("bpr", "lmrec.models.mf:BPR")
 register("content", "lmrec.models.content:ContentModel")
+register("sasrec", "lmrec.models.sequential.model:SASRec")
 
 __all__ = ["create_model", "load_model", "model_class", "model_names", "register"]

@@ -53,6 +53,26 @@ class TestContent(ModelContract):
     model_name = "content"
 
 
+_SMALL_SASREC: dict[str, Any] = {"dim": 16, "epochs": 40, "eval_every": 5, "patience": 3, "max_len": 10}
+
+
+class TestSASRecFused(ModelContract):
+    model_name = "sasrec"
+    config: ClassVar[dict[str, Any]] = {**_SMALL_SASREC, "learning_rate": 0.005}
+
+
+class TestSASRecIdSampled(ModelContract):
+    model_name = "sasrec"
+    config: ClassVar[dict[str, Any]] = {
+        **_SMALL_SASREC,
+        "item_parts": ["id"],
+        "learning_rate": 0.01,
+        "dropout": 0.1,
+        "loss": "sampled",
+        "negatives": 5,
+    }
+
+
 def test_every_registered_model_has_a_contract_test() -> None:
     covered = {
         cls.model_name

@@ -1,0 +1,267 @@
+"""SASRec: the sequential transformer under the model contract, with text or attribute side channels.
+
+Items are represented by a learned id embedding, the projected language-model embedding of their
+text, an attribute bag (brand, category, tags), or a sum of these (`item_parts`). With text in the
+representation an item that never appeared in training still has a meaningful vector, which is
+what cold start needs. The saved state holds the network weights and the text vectors, so a loaded
+model scores without loading the language model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from lmrec.data.columns import Columns
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.models.base import ModelConfig, Recommender
+from lmrec.models.sequential.network import (
+    AttributeBag,
+    IdEmbedding,
+    ItemEncoder,
+    ItemPart,
+    SASRecNetwork,
+    TextProjection,
+)
+from lmrec.models.sequential.trainer import (
+    FullSoftmaxLoss,
+    SampledSoftmaxLoss,
+    Trainer,
+    TrainerSettings,
+    TrainingReport,
+    left_padded,
+)
+
+log = logging.getLogger(__name__)
+
+Part = Literal["id", "text", "attributes"]
+
+
+class SASRecConfig(ModelConfig):
+    """Settings of the sequential transformer."""
+
+    item_parts: tuple[Part, ...] | Literal["auto"] = "auto"
+    """What an item's vector is the sum of: `id` (learned per item), `text` (projected language-model
+    embedding of the item text), `attributes` (mean of learned brand/category/tag vectors). `auto`
+    takes id + text when the items have titles or descriptions, id + attributes when they only have
+    categories, brands or tags, and id alone otherwise."""
+
+    max_len: int = Field(default=50, ge=1, le=1024)
+    """Most recent items of a history the network reads."""
+
+    dim: int = Field(default=64, ge=8)
+    """Model width."""
+
+    layers: int = Field(default=2, ge=1, le=24)
+    """Transformer blocks."""
+
+    heads: int = Field(default=1, ge=1)
+    """Attention heads per block (must divide `dim`)."""
+
+    dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
+    """Dropout on inputs, attention and feed-forward outputs."""
+
+    loss: Literal["full", "sampled"] = "full"
+    """`full`: softmax cross-entropy over the whole catalogue; `sampled`: over the target and
+    `negatives` uniformly drawn items."""
+
+    negatives: int = Field(default=256, ge=1)
+    """Negatives per batch for the sampled loss."""
+
+    epochs: int = Field(default=200, ge=1)
+    """Most passes over the training sequences."""
+
+    batch_size: int = Field(default=128, ge=1)
+    """Sequences per step."""
+
+    learning_rate: float = Field(default=1e-3, gt=0.0)
+    """AdamW step size."""
+
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    """AdamW weight decay."""
+
+    patience: int = Field(default=5, ge=1)
+    """Stop after this many evaluations without a better validation NDCG@10."""
+
+    eval_every: int = Field(default=2, ge=1)
+    """Epochs between validations."""
+
+    max_minutes: float | None = Field(default=None, gt=0.0)
+    """Stop training after this much wall time (the best weights so far are kept)."""
+
+    seed: int = 0
+    """Seed of initialisation, batch order, dropout and negative sampling."""
+
+    device: str = "auto"
+    """`auto` (a GPU when torch sees one, else the CPU), `cpu`, `cuda` or `cuda:N`."""
+
+    fallback: Literal["popularity", "nan"] = "popularity"
+    """Scores for an empty history: training interactions per item (`popularity`) or none (`nan`)."""
+
+    text_encoder: str | None = None
+    """Sentence-transformers model for the `text` part (path or name); None is lmrec's default."""
+
+
+class SASRec(Recommender[SASRecConfig]):
+    """Self-attentive sequential recommendation (Kang and McAuley 2018) with fused item content.
+
+    Attributes (after `fit`):
+        network: the trained `SASRecNetwork` (on the CPU after fitting).
+        parts: the item parts actually used.
+        report: the training report (epochs, best validation NDCG@10, time).
+    """
+
+    name = "sasrec"
+    config_class = SASRecConfig
+
+    network: SASRecNetwork
+    parts: tuple[str, ...]
+    item_popularity: np.ndarray
+    report: TrainingReport
+
+    def _fit(self, data: Dataset) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        self.parts = self._choose_parts(data)
+        text = self._text_vectors(data) if "text" in self.parts else None
+        tokens = attribute_tokens(data) if "attributes" in self.parts else None
+        self.network = self._build(data.n_items, text, tokens)
+        device = resolve_device(cfg.device)
+        self.network.to(device)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        loss = FullSoftmaxLoss() if cfg.loss == "full" else SampledSoftmaxLoss(cfg.negatives, generator)
+        settings = TrainerSettings(
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            learning_rate=cfg.learning_rate,
+            weight_decay=cfg.weight_decay,
+            patience=cfg.patience,
+            eval_every=cfg.eval_every,
+            max_seconds=None if cfg.max_minutes is None else cfg.max_minutes * 60.0,
+            device=device,
+        )
+        self.item_popularity = data.item_counts().astype(np.float32)
+        self.report = Trainer(self.network, loss, settings, cfg.seed).fit(data.histories())
+        self.network.to("cpu").eval()
+        self._table: torch.Tensor | None = None
+        log.info("SASRec %s: %s", "+".join(self.parts), self.report)
+
+    def _choose_parts(self, data: Dataset) -> tuple[str, ...]:
+        if self.config.item_parts != "auto":
+            return tuple(self.config.item_parts)
+        if data.has_item_text():
+            return ("id", "text")
+        if attribute_tokens(data).any():
+            return ("id", "attributes")
+        return ("id",)
+
+    def _text_vectors(self, data: Dataset) -> np.ndarray:
+        from lmrec.encoders import EncoderConfig, embed_texts
+
+        encoder = EncoderConfig() if self.config.text_encoder is None else EncoderConfig(model=self.config.text_encoder)
+        return np.asarray(embed_texts(data.item_text(), encoder), dtype=np.float32)
+
+    def _build(self, n_items: int, text: np.ndarray | None, tokens: np.ndarray | None) -> SASRecNetwork:
+        cfg = self.config
+        parts: list[ItemPart] = []
+        if "id" in self.parts:
+            parts.append(IdEmbedding(n_items, cfg.dim))
+        if "text" in self.parts:
+            assert text is not None
+            parts.append(TextProjection(torch.from_numpy(text), cfg.dim))
+        if "attributes" in self.parts:
+            assert tokens is not None
+            parts.append(AttributeBag(torch.from_numpy(tokens), int(tokens.max(initial=0)), cfg.dim))
+        return SASRecNetwork(ItemEncoder(parts), cfg.max_len, cfg.dim, cfg.layers, cfg.heads, cfg.dropout)
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def item_table(self) -> torch.Tensor:
+        """Every item's vector, shape (I + 1, D); cached after fit or load."""
+        if getattr(self, "_table", None) is None:
+            with torch.no_grad():
+                self._table = self.network.items.table().detach()
+        assert self._table is not None
+        return self._table
+
+    def user_vectors(self, histories: Histories) -> np.ndarray:
+        """The network's state after each row's newest item, shape (B, D); zeros for an empty row."""
+        self._check_fitted()
+        rows = torch.from_numpy(left_padded(histories, self.config.max_len))  # (B, T)
+        with torch.no_grad():
+            hidden = self.network.last_hidden(rows, self.item_table())  # (B, D)
+        hidden[torch.from_numpy(histories.lengths() == 0)] = 0.0
+        return hidden.numpy()
+
+    def item_vectors(self) -> np.ndarray:
+        """Every item's output vector, shape (I, D): a user's score is user_vector . item_vector."""
+        self._check_fitted()
+        return self.item_table()[1:].numpy()
+
+    def _score(self, histories: Histories) -> np.ndarray:
+        scores = self.user_vectors(histories) @ self.item_vectors().T  # (B, I)
+        empty = histories.lengths() == 0
+        if empty.any():
+            scores[empty] = self.item_popularity if self.config.fallback == "popularity" else np.float32(np.nan)
+        return scores
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
+        state["parts"] = np.asarray(self.parts, dtype=str)
+        state["item_popularity"] = self.item_popularity
+        state["report"] = np.asarray(json.dumps(self.report.__dict__), dtype=str)
+        return state
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.parts = tuple(str(p) for p in state["parts"])
+        self.item_popularity = state["item_popularity"].astype(np.float32)
+        weights = {
+            k.removeprefix("net."): torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith("net.")
+        }
+        n_items = len(self.items)
+        text = (
+            next(v for k, v in weights.items() if k.endswith(".vectors"))[1:].numpy() if "text" in self.parts else None
+        )
+        tokens = (
+            next(v for k, v in weights.items() if k.endswith(".tokens"))[1:].numpy()
+            if "attributes" in self.parts
+            else None
+        )
+        self.network = self._build(n_items, text, tokens)
+        self.network.load_state_dict(weights)
+        self.network.eval()
+        self.report = TrainingReport(**json.loads(str(state["report"])))
+        self._table = None
+
+
+def attribute_tokens(data: Dataset) -> np.ndarray:
+    """Each item's category, brand and tags as token ids (1-based, 0 pads), shape (I, A)."""
+    table = data.item_table
+    vocab: dict[str, int] = {}
+    rows: list[list[int]] = []
+    for category, brand, tags in zip(
+        table[Columns.Category].tolist(), table[Columns.Brand].tolist(), table[Columns.Tags].tolist(), strict=True
+    ):
+        words = [f"category:{category}"] if category else []
+        words += [f"brand:{brand}"] if brand else []
+        words += [f"tag:{t}" for t in json.loads(tags or "[]")]
+        rows.append([vocab.setdefault(w, len(vocab) + 1) for w in words])
+    width = max((len(r) for r in rows), default=0)
+    out = np.zeros((len(rows), max(width, 1)), dtype=np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = row
+    return out
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is the first GPU when torch sees one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)

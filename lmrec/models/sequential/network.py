@@ -1,0 +1,177 @@
+"""The sequential transformer's maths: item encoders and causal self-attention (SASRec family).
+
+Item positions in the network are shifted by one: 0 is padding, item position p is row p + 1.
+Shapes: B batch, T sequence length, D model width, I catalogue size, H heads.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import cast
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ItemPart(nn.Module):
+    """One part of an item's vector; `table()` gives every item's, shape (I + 1, D), row 0 zero."""
+
+    def table(self) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class IdEmbedding(ItemPart):
+    """A learned vector per item id; row 0 (padding) is zero."""
+
+    def __init__(self, n_items: int, dim: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(n_items + 1, dim, padding_idx=0)
+        nn.init.normal_(self.embedding.weight, std=dim**-0.5)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    def table(self) -> torch.Tensor:
+        return self.embedding.weight  # (I + 1, D)
+
+
+class TextProjection(ItemPart):
+    """Frozen language-model vectors of the items' text, projected to the model width."""
+
+    vectors: torch.Tensor
+
+    def __init__(self, vectors: torch.Tensor, dim: int) -> None:
+        super().__init__()
+        padded = torch.cat([torch.zeros(1, vectors.shape[1]), vectors.float()])  # (I + 1, Dt)
+        self.register_buffer("vectors", padded)
+        self.projection = nn.Sequential(nn.Linear(vectors.shape[1], dim), nn.GELU(), nn.Linear(dim, dim))
+
+    def table(self) -> torch.Tensor:
+        out = self.projection(self.vectors)  # (I + 1, D)
+        return out * (torch.arange(len(out), device=out.device) > 0).unsqueeze(1)  # padding stays zero
+
+
+class AttributeBag(ItemPart):
+    """The mean of learned vectors of an item's attribute tokens (brand, category, tags)."""
+
+    tokens: torch.Tensor
+
+    def __init__(self, tokens: torch.Tensor, n_tokens: int, dim: int) -> None:
+        super().__init__()
+        padded = torch.cat([torch.zeros(1, tokens.shape[1], dtype=torch.long), tokens.long()])  # (I + 1, A)
+        self.register_buffer("tokens", padded)
+        self.embedding = nn.Embedding(n_tokens + 1, dim, padding_idx=0)
+        nn.init.normal_(self.embedding.weight, std=dim**-0.5)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    def table(self) -> torch.Tensor:
+        vectors = self.embedding(self.tokens)  # (I + 1, A, D)
+        counts = (self.tokens > 0).sum(dim=1, keepdim=True).clamp(min=1)  # (I + 1, 1)
+        return vectors.sum(dim=1) / counts  # (I + 1, D)
+
+
+class ItemEncoder(nn.Module):
+    """An item's vector: the sum of its parts (id embedding, projected text, attribute bag)."""
+
+    def __init__(self, parts: list[ItemPart]) -> None:
+        super().__init__()
+        if not parts:
+            raise ValueError("an item encoder needs at least one part")
+        self.parts = nn.ModuleList(parts)
+
+    def table(self) -> torch.Tensor:
+        """Vectors of every item, shape (I + 1, D); row 0 is padding."""
+        tables = [cast(ItemPart, part).table() for part in self.parts]
+        return torch.stack(tables).sum(dim=0) if len(tables) > 1 else tables[0]
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention where position t sees positions <= t that are not padding."""
+
+    last_weights: torch.Tensor
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by heads {heads}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, return_weights: bool = False) -> torch.Tensor:
+        """x (B, T, D), mask (B, 1, T, T) True where attention is allowed."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=2)  # (B, T, D) each
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))  # (B, H, T, D/H)
+        if return_weights:
+            logits = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads)  # (B, H, T, T)
+            weights = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1).nan_to_num(0.0)
+            self.last_weights = weights  # read by explanations
+            y = weights @ v  # (B, H, T, D/H)
+        else:
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, D/H)
+        y = y.transpose(1, 2).reshape(b, t, d)  # (B, T, D)
+        return self.out(y)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: attention then a feed-forward layer, each with a residual."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attention = CausalSelfAttention(dim, heads, dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, return_weights: bool = False) -> torch.Tensor:
+        x = x + self.dropout(self.attention(self.norm1(x), mask, return_weights))  # (B, T, D)
+        return x + self.dropout(self.feed_forward(self.norm2(x)))  # (B, T, D)
+
+
+class SASRecNetwork(nn.Module):
+    """Causal self-attention over a user's item sequence; item vectors are shared with the output.
+
+    forward(sequence) gives one hidden state per position; the score of item i after position t
+    is hidden[t] . table[i + 1].
+    """
+
+    def __init__(self, items: ItemEncoder, max_len: int, dim: int, layers: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.items = items
+        self.positions = nn.Embedding(max_len, dim)
+        self.input_dropout = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(dim)
+        self.max_len = max_len
+        self.dim = dim
+
+    def forward(
+        self, sequence: torch.Tensor, table: torch.Tensor | None = None, return_weights: bool = False
+    ) -> torch.Tensor:
+        """Hidden states (B, T, D) for left-padded item rows `sequence` (B, T), 0 = padding."""
+        table = self.items.table() if table is None else table  # (I + 1, D)
+        t = sequence.shape[1]
+        present = sequence > 0  # (B, T)
+        x = table[sequence] * math.sqrt(self.dim)  # (B, T, D)
+        x = x + self.positions(torch.arange(self.max_len - t, self.max_len, device=sequence.device))  # (B, T, D)
+        x = self.input_dropout(x) * present.unsqueeze(-1)
+        causal = torch.ones(t, t, dtype=torch.bool, device=sequence.device).tril()  # (T, T)
+        mask = causal & present.unsqueeze(1)  # (B, T, T): query t sees non-padding keys <= t
+        mask = mask | torch.eye(t, dtype=torch.bool, device=sequence.device)  # padding rows see themselves
+        mask = mask.unsqueeze(1)  # (B, 1, T, T)
+        for block in self.blocks:
+            x = block(x, mask, return_weights) * present.unsqueeze(-1)  # (B, T, D)
+        return self.norm(x)
+
+    def last_hidden(self, sequence: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """The hidden state after the newest item of each row, shape (B, D)."""
+        return self.forward(sequence, table)[:, -1]  # rows are left-padded: the newest item is last
+
+    def attention_weights(self) -> list[torch.Tensor]:
+        """Attention weights (B, H, T, T) of each block from the last `return_weights=True` pass."""
+        return [cast(Block, block).attention.last_weights for block in self.blocks]

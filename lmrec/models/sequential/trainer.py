@@ -1,0 +1,182 @@
+"""Training the sequential transformer: batches of sequences, the loss, early stopping on NDCG@10.
+
+Each user's training sequence (their last `max_len + 1` items) teaches the network to predict
+the item at every position from the items before it. Each user's last training item is held
+out for validation; training stops when validation NDCG@10 (full ranking, seen items excluded)
+has not improved for `patience` evaluations, and the best weights are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lmrec.data.dataset import Histories
+from lmrec.models.sequential.network import SASRecNetwork
+
+log = logging.getLogger(__name__)
+
+
+def left_padded(histories: Histories, max_len: int, *, drop_last: int = 0) -> np.ndarray:
+    """Each row's last `max_len` items (after dropping `drop_last` newest), as network rows.
+
+    Returns:
+        (B, max_len) int64; item position p becomes p + 1, padding is 0 on the left.
+    """
+    out = np.zeros((len(histories), max_len), dtype=np.int64)
+    lengths = histories.lengths() - drop_last
+    ends = histories.indptr[1:] - drop_last
+    take = np.clip(lengths, 0, max_len)  # (B,)
+    rows = np.repeat(np.arange(len(histories)), take)
+    offsets = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)  # 0..take-1 within each row
+    source = np.repeat(ends - take, take) + offsets
+    out[rows, max_len - np.repeat(take, take) + offsets] = histories.items[source] + 1
+    return out
+
+
+class FullSoftmaxLoss(nn.Module):
+    """Cross-entropy over the whole catalogue at every non-padding position."""
+
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """hidden (N, D) and targets (N,) as network rows (>= 1); table (I + 1, D)."""
+        logits = hidden @ table[1:].T  # (N, I)
+        return F.cross_entropy(logits, targets - 1)
+
+
+class SampledSoftmaxLoss(nn.Module):
+    """Cross-entropy over the target and `negatives` uniformly drawn items shared by the batch.
+
+    A drawn negative that equals a row's target is masked out of that row.
+    """
+
+    def __init__(self, negatives: int, generator: torch.Generator) -> None:
+        super().__init__()
+        self.negatives = negatives
+        self.generator = generator
+
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        n_items = table.shape[0] - 1
+        drawn = torch.randint(1, n_items + 1, (self.negatives,), generator=self.generator).to(hidden.device)  # (S,)
+        positive = (hidden * table[targets]).sum(-1, keepdim=True)  # (N, 1)
+        negative = hidden @ table[drawn].T  # (N, S)
+        negative = negative.masked_fill(drawn.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
+        logits = torch.cat([positive, negative], dim=1)  # (N, 1 + S)
+        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+
+
+@dataclass
+class TrainingReport:
+    """What training did: per-evaluation validation NDCG@10, the best epoch, time."""
+
+    epochs: int = 0
+    best_epoch: int = 0
+    best_ndcg: float = float("nan")
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class TrainerSettings:
+    """Loop settings, taken from the model config."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    patience: int
+    eval_every: int
+    max_seconds: float | None
+    device: torch.device
+
+
+class Trainer:
+    """Runs epochs over the training sequences and keeps the weights with the best validation NDCG@10."""
+
+    def __init__(self, network: SASRecNetwork, loss: nn.Module, settings: TrainerSettings, seed: int) -> None:
+        self.network = network
+        self.loss = loss
+        self.settings = settings
+        self.rng = np.random.default_rng(seed)
+
+    def fit(self, histories: Histories) -> TrainingReport:
+        """Train on every row's items but its last, validate on the last; returns the report."""
+        s = self.settings
+        max_len = self.network.max_len
+        train_rows = left_padded(histories, max_len + 1, drop_last=1)  # (U, T + 1)
+        train_rows = train_rows[(train_rows > 0).sum(axis=1) >= 2]  # a row needs an input and a target
+        has_valid = histories.lengths() >= 2
+        valid_inputs = left_padded(histories.take(np.flatnonzero(has_valid)), max_len, drop_last=1)
+        valid_targets = histories.items[histories.indptr[1:][has_valid] - 1] + 1
+        optimizer = torch.optim.AdamW(self.network.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
+        report, best_state, waited = TrainingReport(), None, 0
+        started = time.perf_counter()
+        for epoch in range(1, s.epochs + 1):
+            loss = self._epoch(train_rows, optimizer)
+            report.epochs = epoch
+            if epoch % s.eval_every and epoch != s.epochs:
+                continue
+            ndcg = self.validate(valid_inputs, valid_targets)
+            report.history.append({"epoch": epoch, "loss": loss, "valid_NDCG@10": ndcg})
+            log.info("epoch %d: loss %.4f, valid NDCG@10 %.4f", epoch, loss, ndcg)
+            if not ndcg <= report.best_ndcg:  # also true for the first evaluation (NaN best)
+                report.best_ndcg, report.best_epoch, waited = ndcg, epoch, 0
+                best_state = copy.deepcopy(self.network.state_dict())
+            else:
+                waited += 1
+            out_of_time = s.max_seconds is not None and time.perf_counter() - started > s.max_seconds
+            if waited >= s.patience or out_of_time:
+                break
+        if best_state is not None:
+            self.network.load_state_dict(best_state)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> float:
+        self.network.train()
+        device = self.settings.device
+        order = self.rng.permutation(len(rows))
+        total, batches = 0.0, 0
+        for start in range(0, len(order), self.settings.batch_size):
+            batch = torch.from_numpy(rows[order[start : start + self.settings.batch_size]]).to(device)  # (B, T + 1)
+            inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
+            keep = (inputs > 0) & (targets > 0)  # (B, T)
+            table = self.network.items.table()  # (I + 1, D)
+            hidden = self.network(inputs, table)  # (B, T, D)
+            loss = self.loss(hidden[keep], targets[keep], table)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            batches += 1
+        return total / max(batches, 1)
+
+    @torch.no_grad()
+    def validate(self, inputs: np.ndarray, targets: np.ndarray, k: int = 10) -> float:
+        """NDCG@k of the targets (network rows) ranked over the whole catalogue, inputs excluded.
+
+        Ties count against the target (its rank is 1 + the number of items scored at least as high).
+        """
+        if len(inputs) == 0:
+            return float("nan")
+        self.network.eval()
+        device = self.settings.device
+        table = self.network.items.table()
+        gains = []
+        for start in range(0, len(inputs), 1024):
+            seq = torch.from_numpy(inputs[start : start + 1024]).to(device)  # (B, T)
+            target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (B,)
+            scores = self.network.last_hidden(seq, table) @ table.T  # (B, I + 1)
+            scores[:, 0] = float("-inf")
+            scores.scatter_(1, seq, float("-inf"))  # seen items (and padding) never rank
+            own = scores.gather(1, target.unsqueeze(1))  # (B, 1)
+            rank = (scores >= own).sum(dim=1) - 1  # 0-based, pessimistic on ties
+            gain = torch.where(rank < k, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros_like(own[:, 0]))
+            gains.append(gain.cpu().numpy())
+        return float(np.concatenate(gains).mean())

@@ -1,0 +1,137 @@
+"""What is special about the sequential transformer: padding, causality, the losses, the trainer's
+validation against the evaluation protocol, and cold items scored through their text.
+
+The shared contract (config, fit twice, save/load, batching, the two-tastes answer) runs from
+`test_contract.py`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lmrec.data.columns import Columns
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.data.schema import validate_events, validate_items
+from lmrec.data.splits import leave_last_out
+from lmrec.evaluation.protocol import EvaluationConfig, evaluate
+from lmrec.models.sequential import SASRec
+from lmrec.models.sequential.model import attribute_tokens
+from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
+from lmrec.models.sequential.trainer import SampledSoftmaxLoss, left_padded
+from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
+
+SMALL = {"dim": 16, "epochs": 40, "eval_every": 5, "patience": 3, "max_len": 10, "learning_rate": 0.005}
+
+
+def test_left_padding_keeps_the_newest_items_on_the_right() -> None:
+    histories = Histories.from_lists([[5, 6, 7, 8], [1], []])
+    np.testing.assert_array_equal(left_padded(histories, 3), [[7, 8, 9], [0, 0, 2], [0, 0, 0]])
+    np.testing.assert_array_equal(left_padded(histories, 3, drop_last=1), [[6, 7, 8], [0, 0, 0], [0, 0, 0]])
+
+
+def test_a_position_never_sees_later_items_or_padding() -> None:
+    torch.manual_seed(0)
+    network = SASRecNetwork(ItemEncoder([IdEmbedding(20, 8)]), max_len=6, dim=8, layers=2, heads=2, dropout=0.0)
+    network.eval()
+    base = torch.tensor([[0, 0, 3, 4, 5, 6]])
+    changed_future = torch.tensor([[0, 0, 3, 4, 9, 10]])
+    with torch.no_grad():
+        a, b = network(base), network(changed_future)
+    torch.testing.assert_close(a[:, 2:4], b[:, 2:4])  # positions before the change are unaffected
+    assert not torch.allclose(a[:, 5], b[:, 5])
+    with torch.no_grad():
+        shorter = network(torch.tensor([[0, 0, 0, 0, 0, 3]]))
+        longer_pad = network(torch.tensor([[0, 0, 0, 0, 0, 0, 0, 3]])[:, -6:])
+    torch.testing.assert_close(shorter[:, -1], longer_pad[:, -1])
+
+
+def test_sampled_softmax_masks_negatives_that_are_the_target() -> None:
+    table = torch.eye(4)  # (I + 1, D) with I = 3: item rows 1..3
+    hidden = torch.tensor([[0.0, 2.0, 0.0, 0.0]])  # scores item 1 at 2, others 0
+    loss = SampledSoftmaxLoss(negatives=50, generator=torch.Generator().manual_seed(0))
+    value = loss(hidden, torch.tensor([1]), table)
+    # every draw of item 1 is masked, so the negatives are items 2 and 3 (score 0), drawn ~25 times each
+    assert 0.0 < float(value) < float(torch.log(1 + 50 * torch.exp(torch.tensor(-2.0))))
+
+
+def test_trainer_validation_equals_the_evaluation_protocol() -> None:
+    """The trainer holds out each user's last training item; the protocol's leave-last-out split of
+    the same data asks the same question, so the two NDCG@10 must agree."""
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10}).fit(data)
+    protocol = evaluate(model, leave_last_out(data), EvaluationConfig(n_bootstrap=0))
+    assert model.report.best_ndcg == pytest.approx(protocol.metrics["NDCG@10"], abs=1e-6)
+    assert model.report.best_ndcg > 0.1
+
+
+def _with_a_new_shoe() -> Dataset:
+    """two_tastes plus `shoe-new`, a running shoe nobody has touched yet."""
+    base = two_tastes()
+    frame = base.interactions
+    events = pd.DataFrame(
+        {
+            Columns.User: base.users.id(frame[Columns.UserIdx].to_numpy()),
+            Columns.Item: base.items.id(frame[Columns.ItemIdx].to_numpy()),
+            Columns.Timestamp: frame[Columns.Timestamp].to_numpy(),
+        }
+    )
+    ids = [f"shoe-{i}" for i in range(10)] + [f"kitchen-{i}" for i in range(10)] + ["shoe-new"]
+    items = pd.DataFrame({Columns.Item: ids, Columns.Title: [*SHOES, *KITCHEN, "trail running shoes for runners"]})
+    return Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
+
+
+def test_a_never_seen_item_is_scored_through_its_text() -> None:
+    data = _with_a_new_shoe()
+    new = int(data.items.index(["shoe-new"])[0])
+    kitchen = data.items.index([f"kitchen-{i}" for i in range(10)])
+    fused = SASRec({**SMALL, "item_parts": ["id", "text"]}).fit(data)
+    shoe_users = fused.user_histories([f"shoe-{u}" for u in range(20)])
+    scores = fused.score_histories(shoe_users)
+    assert (scores[:, new] > scores[:, kitchen].max(axis=1)).mean() > 0.9
+
+
+def test_attribute_tokens_cover_category_brand_and_tags() -> None:
+    items = pd.DataFrame(
+        {
+            Columns.Item: ["a", "b", "c"],
+            Columns.Category: ["Beauty > Hair", "Beauty > Hair", ""],
+            Columns.Brand: ["Acme", "", ""],
+            Columns.Tags: [["attribute 1"], ["attribute 1", "attribute 7"], []],
+        }
+    )
+    events = pd.DataFrame({Columns.User: ["u"], Columns.Item: ["a"], Columns.Timestamp: [1.0]})
+    data = Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
+    tokens = attribute_tokens(data)
+    assert tokens.shape == (3, 3)
+    assert sorted(tokens[0][tokens[0] > 0]) == [1, 2, 3]  # category, brand, tag
+    assert set(tokens[1][tokens[1] > 0]) == {1, 3, 4}  # shares the category and "attribute 1" with a
+    assert (tokens[2] == 0).all()
+    model = SASRec({**SMALL, "epochs": 2})
+    assert model._choose_parts(data) == ("id", "attributes")
+
+
+def test_loaded_model_scores_without_the_language_model(tmp_path: Path) -> None:
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 5, "item_parts": ["id", "text"]}).fit(data)
+    model.save(tmp_path / "sasrec")
+    expected = model.score_histories(Histories.from_lists([[0, 1], [12]]))
+    np.save(tmp_path / "expected.npy", expected)
+    script = (
+        "import sys, numpy as np\n"
+        "from lmrec.data.dataset import Histories\n"
+        "from lmrec.models import load_model\n"
+        f"model = load_model({str(tmp_path / 'sasrec')!r})\n"
+        "scores = model.score_histories(Histories.from_lists([[0, 1], [12]]))\n"
+        f"np.testing.assert_allclose(scores, np.load({str(tmp_path / 'expected.npy')!r}), rtol=1e-5, atol=1e-6)\n"
+        "assert 'sentence_transformers' not in sys.modules\n"
+        "assert model.report.best_epoch == 5\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
