@@ -25,11 +25,11 @@ def bootstrap_intervals(
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]
-    means = _resampled_means(values, n_bootstrap, seed)
+    means = resampled_means(values, n_bootstrap, seed)
     return _percentiles(means, level)
 
 
-def _resampled_means(values: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
+def resampled_means(values: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
     """(n_bootstrap, n_metrics) column means over resamples of the rows with replacement."""
     n_rows, n_cols = values.shape
     present = ~np.isnan(values)

@@ -1,0 +1,462 @@
+"""Off-policy estimators: the value of a target policy estimated from another policy's impression log.
+
+Everything here is position-level (the "independent" or position-based formulation): each logged
+row i is one slot of one round, showing item a_i at position p_i with logging probability
+pi_0(a_i | x_i, p_i) (the row's `propensity`), and earning reward r_i. The value of a target
+policy pi_e is the expected reward per slot,
+
+    V(pi_e) = E[ sum_a pi_e(a | x, p) q(x, a, p) ],   q(x, a, p) = E[r | x, a, p],
+
+over the log's rounds and slots. The target is given as `target_dist`, shape (n_rows, n_items):
+row i holds pi_e(. | x_i, p_i) and sums to 1. With importance weights
+
+    w_i = pi_e(a_i | x_i, p_i) / pi_0(a_i | x_i, p_i),
+
+the estimators are IPS, SNIPS, DR and Switch-DR (see each class). Each returns an `Estimate`
+with a percentile bootstrap interval that resamples whole rounds (rows of one round share a user
+and are not independent), a delta-method standard error over rounds, and Kish's effective sample
+size of the weights. The doubly robust estimators hold their reward model fixed across resamples.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lmrec.diagnostics import ConfigError, DataError, NotFittedError
+from lmrec.evaluation.stats import resampled_means
+from lmrec.simulation.logs import ImpressionLog
+
+#: Largest |sum - 1| accepted for a row of `target_dist`.
+SUM_TOLERANCE = 1e-6
+
+
+class OPEConfig(BaseModel):
+    """Settings every estimator shares: the bootstrap interval."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    n_bootstrap: int = Field(default=1000, ge=0)
+    """Bootstrap resamples of the rounds for the interval; 0 skips it (the bounds are then NaN)."""
+
+    seed: int = 0
+    """Seed of the bootstrap resampling."""
+
+    level: float = Field(default=0.95, gt=0.0, lt=1.0)
+    """Coverage of the percentile interval."""
+
+
+class RewardModelConfig(BaseModel):
+    """Settings of `ItemPositionMean`, the default reward model of the doubly robust estimators."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    smoothing: float | None = Field(default=None, ge=0.0)
+    """Pseudo-rows at the global mean reward added to every (item, position) pair (s in the
+    formula); None chooses s from the log itself by empirical Bayes (see `ItemPositionMean`)."""
+
+    n_folds: int = Field(default=3, ge=1)
+    """Cross-fitting folds over rounds: a row is predicted by a table fitted without its fold, so
+    its own reward never enters its prediction (as in OBP); 1 fits and predicts on all rows."""
+
+    seed: int = 0
+    """Seed of the assignment of rounds to folds."""
+
+
+class DRConfig(OPEConfig):
+    """Settings of the doubly robust estimator."""
+
+    reward_model: RewardModelConfig = Field(default_factory=RewardModelConfig)
+    """The default reward model, fitted on the log when `estimate` is given none."""
+
+
+class SwitchDRConfig(DRConfig):
+    """Settings of the switch doubly robust estimator."""
+
+    tau: float = Field(default=10.0, gt=0.0)
+    """Largest importance weight whose correction is used; rows with a larger weight use the model alone."""
+
+
+C = TypeVar("C", bound=OPEConfig)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimator's estimate of a target policy's value (expected reward per slot).
+
+    Attributes:
+        estimator: the estimator's name.
+        value: the estimate.
+        low: lower bound of the percentile bootstrap interval over rounds (NaN without bootstrap).
+        high: upper bound of that interval.
+        level: the interval's coverage.
+        std_error: delta-method standard error, treating rounds as the independent units.
+        effective_sample_size: Kish's (sum w)^2 / sum w^2 over the importance weights the
+            estimator applies to rewards (Switch-DR: weights above tau count as 0).
+        n_rows: logged rows used.
+        n_rounds: distinct rounds among them.
+    """
+
+    estimator: str
+    value: float
+    low: float
+    high: float
+    level: float
+    std_error: float
+    effective_sample_size: float
+    n_rows: int
+    n_rounds: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict."""
+        return asdict(self)
+
+
+class ItemPositionMean:
+    """Reward model q(a, p): the mean reward of each (item, position) pair, smoothed to the global mean.
+
+        q(a, p) = (sum of rewards of (a, p) + s * mu) / (rows of (a, p) + s)
+
+    with mu the log's mean reward: a pair with no rows gets mu, a pair with many rows its own
+    mean. With `smoothing` None, s = sigma^2 / tau^2 is set by the method of moments (the
+    James-Stein / empirical Bayes shrinkage of a normal means model): sigma^2 is the pooled
+    variance of rewards within pairs and
+
+        tau^2 = max(0, (sum_j n_j (m_j - mu)^2 - (J - 1) sigma^2) / (N - sum_j n_j^2 / N))
+
+    the variance of the true pair means, over the J pairs with rows (n_j rows, mean m_j, N in
+    all). Pairs that differ no more than noise would make them (tau^2 = 0) all get mu. The model
+    ignores the context: right for context-free worlds, a baseline elsewhere. `fit_predict`
+    can cross-fit (`n_folds` > 1) so that no row's own reward enters its prediction.
+
+    Attributes:
+        table: (n_positions, n_items) q(a, p), after `fit`.
+        smoothing: the s used by `fit` (infinite when every pair got mu).
+    """
+
+    config: RewardModelConfig
+    table: np.ndarray
+    smoothing: float
+
+    def __init__(self, config: RewardModelConfig | dict[str, Any] | None = None) -> None:
+        self.config = _make_config(RewardModelConfig, config, "reward model")
+        self.is_fitted = False
+
+    def fit(self, impressions: ImpressionLog) -> Self:
+        """Learn the table from every row of `impressions`; returns self."""
+        self.table, self.smoothing = self._table(impressions, np.ones(len(impressions), dtype=bool))
+        self.is_fitted = True
+        return self
+
+    def predict(self, impressions: ImpressionLog) -> np.ndarray:
+        """q(a, p_i) for every row i and item a, shape (n_rows, n_items)."""
+        if not self.is_fitted:
+            raise NotFittedError("ItemPositionMean.predict called before fit")
+        if self.table.shape != (impressions.n_positions, impressions.n_items):
+            raise DataError(
+                f"the model was fitted on {self.table.shape[0]} positions x {self.table.shape[1]} items",
+                field="n_items",
+                value=(impressions.n_positions, impressions.n_items),
+            )
+        return self.table[impressions.position]
+
+    def fit_predict(self, impressions: ImpressionLog) -> np.ndarray:
+        """Fit and predict on the same log, shape (n_rows, n_items), cross-fitted over rounds when
+        `n_folds` > 1; afterwards the model holds the table fitted on every row."""
+        self.fit(impressions)
+        if self.config.n_folds == 1:
+            return self.predict(impressions)
+        codes, n_rounds = impressions.round_codes()
+        fold_of_round = np.random.default_rng(self.config.seed).permutation(n_rounds) % self.config.n_folds
+        fold = fold_of_round[codes]  # (n,)
+        out = np.empty((len(impressions), impressions.n_items))
+        for k in range(self.config.n_folds):
+            rows = fold == k
+            out[rows] = self._table(impressions, ~rows)[0][impressions.position[rows]]
+        return out
+
+    def _table(self, impressions: ImpressionLog, rows: np.ndarray) -> tuple[np.ndarray, float]:
+        """The (n_positions, n_items) table fitted on the rows selected by the mask, and its s."""
+        shape = (impressions.n_positions, impressions.n_items)
+        size = shape[0] * shape[1]
+        pair = impressions.position[rows] * impressions.n_items + impressions.item[rows]
+        reward = impressions.reward[rows]
+        mu = float(reward.mean()) if len(reward) else 0.0
+        shown = np.bincount(pair, minlength=size).astype(np.float64)  # (P * K,)
+        total = np.bincount(pair, weights=reward, minlength=size)  # (P * K,)
+        squares = np.bincount(pair, weights=reward * reward, minlength=size)  # (P * K,)
+        s = self.config.smoothing
+        if s is None:
+            s = _moment_smoothing(shown, total, squares)
+        if math.isinf(s):
+            return np.full(shape, mu), s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = np.where(shown + s > 0, (total + s * mu) / (shown + s), mu)
+        return table.reshape(shape), s
+
+
+def _moment_smoothing(shown: np.ndarray, total: np.ndarray, squares: np.ndarray) -> float:
+    """s = sigma^2 / tau^2 by the method of moments (formulas in `ItemPositionMean`); inf when tau^2 = 0."""
+    seen = shown > 0
+    n, sums = shown[seen], total[seen]  # (J,)
+    n_all, n_pairs = float(n.sum()), len(n)
+    spread = n_all - float((n * n).sum()) / n_all if n_all > 0 else 0.0
+    if n_pairs < 2 or spread <= 0 or n_all <= n_pairs:  # no between- or within-pair variance to measure
+        return math.inf
+    mu = float(sums.sum()) / n_all
+    means = sums / n
+    sigma2 = float(squares[seen].sum() - (n * means * means).sum()) / (n_all - n_pairs)  # pooled within pairs
+    between = float((n * (means - mu) ** 2).sum())
+    tau2 = (between - (n_pairs - 1) * sigma2) / spread
+    if tau2 <= 0:
+        return math.inf
+    return max(sigma2, 0.0) / tau2
+
+
+class Estimator(ABC, Generic[C]):
+    """Base of the estimators: validates the inputs, computes per-row terms, summarises them.
+
+    Each estimator is a ratio over rows, V = sum_i n_i / sum_i d_i; subclasses give n_i and d_i.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[OPEConfig]]
+    config: C
+
+    def __init__(self, config: C | dict[str, Any] | None = None) -> None:
+        self.config = _make_config(self.config_class, config, self.name)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+    def estimate(
+        self, impressions: ImpressionLog, target_dist: np.ndarray, reward_model: np.ndarray | None = None
+    ) -> Estimate:
+        """Estimate the value of the policy `target_dist` from `impressions`.
+
+        Args:
+            impressions: the logging policy's log.
+            target_dist: (n_rows, n_items), pi_e(a | x_i, p_i) for every row i; rows sum to 1.
+            reward_model: (n_rows, n_items), q(x_i, a, p_i) for every row i and item a; used by the
+                doubly robust estimators, which fit `ItemPositionMean` on the log when it is None.
+        """
+        target = check_target(impressions, target_dist)
+        rows = np.arange(len(impressions))
+        weight = target[rows, impressions.item] / impressions.propensity  # (n,)
+        numerator, denominator, applied = self._terms(impressions, target, weight, reward_model)
+        return _summarise(self.name, numerator, denominator, applied, impressions, self.config)
+
+    @abstractmethod
+    def _terms(
+        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-row numerator n_i, denominator d_i and the weights applied to rewards, each (n,)."""
+
+
+class IPS(Estimator[OPEConfig]):
+    """Inverse propensity scoring: V = (1/n) sum_i w_i r_i.
+
+    Unbiased when the logging policy gives every item the target may show a positive
+    probability; its variance grows with the weights.
+    """
+
+    name = "ips"
+    config_class = OPEConfig
+
+    def _terms(
+        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return weight * impressions.reward, np.ones(len(weight)), weight
+
+
+class SNIPS(Estimator[OPEConfig]):
+    """Self-normalised IPS: V = sum_i w_i r_i / sum_i w_i.
+
+    Slightly biased, consistent, never outside the range of the rewards, and usually of lower
+    variance than IPS. NaN when every logged item has target probability 0.
+    """
+
+    name = "snips"
+    config_class = OPEConfig
+
+    def _terms(
+        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return weight * impressions.reward, weight, weight
+
+
+class DR(Estimator[DRConfig]):
+    """Doubly robust: V = (1/n) sum_i [ q_e(i) + w_i (r_i - q(x_i, a_i, p_i)) ],
+
+    with q_e(i) = sum_a pi_e(a | x_i, p_i) q(x_i, a, p_i) the reward model's value of the target
+    on row i. Unbiased when either the weights or the reward model are right; lower variance
+    than IPS when the model is good.
+    """
+
+    name = "dr"
+    config_class = DRConfig
+
+    def _terms(
+        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model_value, residual = _model_terms(impressions, target, reward_model, self.config.reward_model)
+        return model_value + weight * residual, np.ones(len(weight)), weight
+
+
+class SwitchDR(Estimator[SwitchDRConfig]):
+    """Switch doubly robust: V = (1/n) sum_i [ q_e(i) + 1[w_i <= tau] w_i (r_i - q(x_i, a_i, p_i)) ].
+
+    DR where the weight is small, the reward model alone where it exceeds tau, trading a bias
+    (the model's error on those rows) for the variance of large weights. tau = infinity is DR.
+    """
+
+    name = "switch_dr"
+    config_class = SwitchDRConfig
+
+    def _terms(
+        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model_value, residual = _model_terms(impressions, target, reward_model, self.config.reward_model)
+        applied = np.where(weight <= self.config.tau, weight, 0.0)
+        return model_value + applied * residual, np.ones(len(weight)), applied
+
+
+def default_estimators() -> list[Estimator[Any]]:
+    """IPS, SNIPS, DR and Switch-DR with their default configs."""
+    return [IPS(), SNIPS(), DR(), SwitchDR()]
+
+
+def estimate_all(
+    impressions: ImpressionLog,
+    target_dist: np.ndarray,
+    reward_model: np.ndarray | None = None,
+    *,
+    estimators: Sequence[Estimator[Any]] | None = None,
+) -> dict[str, Estimate]:
+    """Run several estimators (by default `default_estimators()`) on one log and target.
+
+    Returns:
+        estimator name -> its `Estimate`, in the order given.
+    """
+    chosen = default_estimators() if estimators is None else list(estimators)
+    names = [e.name for e in chosen]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"estimator names must be distinct, got {names}")
+    target = check_target(impressions, target_dist)
+    return {e.name: e.estimate(impressions, target, reward_model) for e in chosen}
+
+
+def check_target(impressions: ImpressionLog, target_dist: np.ndarray) -> np.ndarray:
+    """`target_dist` as float64 after checking its shape (n_rows, n_items), values and row sums."""
+    array = _numeric_matrix(target_dist, "target_dist", impressions)
+    negative = (array < 0).any(axis=1)
+    if negative.any():
+        row = int(np.argmax(negative))
+        raise DataError("must be probabilities (>= 0)", field="target_dist", row=row, value=float(array[row].min()))
+    sums = array.sum(axis=1)
+    off = np.abs(sums - 1.0) > SUM_TOLERANCE
+    if off.any():
+        row = int(np.argmax(off))
+        raise DataError("must sum to 1 over items", field="target_dist", row=row, value=float(sums[row]))
+    return array
+
+
+def _model_terms(
+    impressions: ImpressionLog, target: np.ndarray, reward_model: np.ndarray | None, config: RewardModelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reward model's value of the target per row, q_e(i), and the residual r_i - q(a_i), each (n,)."""
+    if reward_model is None:
+        q = ItemPositionMean(config).fit_predict(impressions)  # (n, n_items)
+    else:
+        q = _numeric_matrix(reward_model, "reward_model", impressions)
+    model_value = (target * q).sum(axis=1)  # (n,)
+    residual = impressions.reward - q[np.arange(len(impressions)), impressions.item]  # (n,)
+    return model_value, residual
+
+
+def _numeric_matrix(values: np.ndarray, name: str, impressions: ImpressionLog) -> np.ndarray:
+    expected = (len(impressions), impressions.n_items)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"must be a numeric array of shape {expected} (rows, items)", field=name) from exc
+    if array.shape != expected:
+        raise DataError(f"must have shape {expected} (rows of the log, items), got {array.shape}", field=name)
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError("must be finite", field=name, row=row, value=float(array[row][~np.isfinite(array[row])][0]))
+    return array
+
+
+def _summarise(
+    name: str,
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    applied: np.ndarray,
+    impressions: ImpressionLog,
+    config: OPEConfig,
+) -> Estimate:
+    """V = sum n_i / sum d_i with its interval and standard error over rounds."""
+    codes, n_rounds = impressions.round_codes()
+    num = np.bincount(codes, weights=numerator, minlength=n_rounds)  # (K,) per-round sums
+    den = np.bincount(codes, weights=denominator, minlength=n_rounds)  # (K,)
+    total = float(den.sum())
+    value = float(num.sum()) / total if total > 0 else math.nan
+    # linearised ratio: V_hat - V ~ sum_k (num_k - V den_k) / sum_k den_k
+    residual = num - value * den
+    std_error = math.nan
+    if n_rounds > 1 and total > 0:
+        std_error = math.sqrt(n_rounds / (n_rounds - 1) * float(residual @ residual)) / total
+    low, high = _bootstrap_ratio(num, den, config)
+    squares = float(applied @ applied)
+    ess = float(applied.sum()) ** 2 / squares if squares > 0 else 0.0
+    return Estimate(
+        estimator=name,
+        value=value,
+        low=low,
+        high=high,
+        level=config.level,
+        std_error=std_error,
+        effective_sample_size=ess,
+        n_rows=len(impressions),
+        n_rounds=n_rounds,
+    )
+
+
+def _bootstrap_ratio(num: np.ndarray, den: np.ndarray, config: OPEConfig) -> tuple[float, float]:
+    """Percentile interval of sum num / sum den over resamples of the rounds (entries of num, den)."""
+    if config.n_bootstrap == 0 or len(num) == 0:
+        return math.nan, math.nan
+    means = resampled_means(np.column_stack([num, den]), config.n_bootstrap, config.seed)  # (B, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = means[:, 0] / means[:, 1]
+    ratios = ratios[np.isfinite(ratios)]
+    if len(ratios) == 0:
+        return math.nan, math.nan
+    tail = (1.0 - config.level) / 2.0 * 100.0
+    low, high = np.percentile(ratios, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _make_config(cls: type[M], config: M | dict[str, Any] | None, what: str) -> M:
+    """Validate a config given as an object, a dict or None (the defaults); ConfigError otherwise."""
+    if type(config) is cls:  # exactly: a subclass would carry settings this component ignores
+        return config  # type: ignore[return-value]
+    if isinstance(config, BaseModel):
+        raise ConfigError(f"{what} takes a {cls.__name__}, not {type(config).__name__}")
+    try:
+        return cls.model_validate(config or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"invalid {what} config: {where}: {err['msg']} (got {err.get('input')!r})") from exc
