@@ -24,7 +24,7 @@ from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.model import attribute_tokens
 from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
-from lmrec.models.sequential.trainer import SampledSoftmaxLoss, left_padded
+from lmrec.models.sequential.trainer import SampledSoftmaxLoss, left_padded, length_batches, trimmed
 from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
 
 SMALL = {"dim": 16, "epochs": 40, "eval_every": 5, "patience": 3, "max_len": 10, "learning_rate": 0.005}
@@ -50,6 +50,29 @@ def test_a_position_never_sees_later_items_or_padding() -> None:
         shorter = network(torch.tensor([[0, 0, 0, 0, 0, 3]]))
         longer_pad = network(torch.tensor([[0, 0, 0, 0, 0, 0, 0, 3]])[:, -6:])
     torch.testing.assert_close(shorter[:, -1], longer_pad[:, -1])
+
+
+def test_trimming_shared_padding_changes_nothing_but_the_work() -> None:
+    torch.manual_seed(1)
+    network = SASRecNetwork(ItemEncoder([IdEmbedding(30, 8)]), max_len=8, dim=8, layers=2, heads=1, dropout=0.0)
+    network.eval()
+    rows = left_padded(Histories.from_lists([[3, 4, 5], [7], [1, 2]]), 8)
+    short = trimmed(rows)
+    assert short.shape == (3, 3)
+    with torch.no_grad():
+        full = network.last_hidden(torch.from_numpy(rows))
+        cut = network.last_hidden(torch.from_numpy(short))
+    torch.testing.assert_close(full, cut)
+    assert trimmed(np.zeros((2, 5), dtype=np.int64)).shape == (2, 1)
+
+
+def test_length_batches_cover_every_row_once_with_similar_lengths() -> None:
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 50, size=1_000)
+    batches = length_batches(lengths, 10, rng)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1_000))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    assert spread < 5  # batches hold rows of similar length
 
 
 def test_sampled_softmax_masks_negatives_that_are_the_target() -> None:

@@ -35,6 +35,7 @@ from lmrec.models.sequential.trainer import (
     TrainerSettings,
     TrainingReport,
     left_padded,
+    trimmed,
 )
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ class SASRec(Recommender[SASRecConfig]):
     def user_vectors(self, histories: Histories) -> np.ndarray:
         """The network's state after each row's newest item, shape (B, D); zeros for an empty row."""
         self._check_fitted()
-        rows = torch.from_numpy(left_padded(histories, self.config.max_len))  # (B, T)
+        rows = torch.from_numpy(trimmed(left_padded(histories, self.config.max_len)))  # (B, T)
         with torch.no_grad():
             hidden = self.network.last_hidden(rows, self.item_table())  # (B, D)
         hidden[torch.from_numpy(histories.lengths() == 0)] = 0.0

@@ -41,6 +41,31 @@ def left_padded(histories: Histories, max_len: int, *, drop_last: int = 0) -> np
     return out
 
 
+def trimmed(rows: np.ndarray) -> np.ndarray:
+    """`rows` without the leading columns that are padding in every row (keeps at least one column).
+
+    Positions count from the right, so trimming changes no result, only the work done.
+    """
+    used = np.flatnonzero((rows > 0).any(axis=0))
+    return rows[:, used[0] :] if len(used) else rows[:, -1:]
+
+
+def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Row indices in random batches of similar length, so trimming removes most padding.
+
+    Rows are shuffled, cut into pools of 50 batches, sorted by length within a pool, batched,
+    and the batches shuffled.
+    """
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start : start + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 class FullSoftmaxLoss(nn.Module):
     """Cross-entropy over the whole catalogue at every non-padding position."""
 
@@ -141,10 +166,10 @@ class Trainer:
     def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> float:
         self.network.train()
         device = self.settings.device
-        order = self.rng.permutation(len(rows))
+        lengths = (rows > 0).sum(axis=1)
         total, batches = 0.0, 0
-        for start in range(0, len(order), self.settings.batch_size):
-            batch = torch.from_numpy(rows[order[start : start + self.settings.batch_size]]).to(device)  # (B, T + 1)
+        for chosen in length_batches(lengths, self.settings.batch_size, self.rng):
+            batch = torch.from_numpy(trimmed(rows[chosen])).to(device)  # (B, T + 1)
             inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
             keep = (inputs > 0) & (targets > 0)  # (B, T)
             table = self.network.items.table()  # (I + 1, D)
@@ -170,7 +195,7 @@ class Trainer:
         table = self.network.items.table()
         gains = []
         for start in range(0, len(inputs), 1024):
-            seq = torch.from_numpy(inputs[start : start + 1024]).to(device)  # (B, T)
+            seq = torch.from_numpy(trimmed(inputs[start : start + 1024])).to(device)  # (B, T)
             target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (B,)
             scores = self.network.last_hidden(seq, table) @ table.T  # (B, I + 1)
             scores[:, 0] = float("-inf")

@@ -1,0 +1,191 @@
+"""The sequential transformer against EASE, side by side in one run, with bootstrap intervals.
+
+Protocol (../shared/data/README.md): leave-one-out by time, full ranking over the whole catalogue,
+items seen in training excluded. SASRec holds out each user's last training item to stop early
+on validation NDCG@10; the test split is never used for choices.
+
+    python benchmarks/bench_sasrec.py --dataset amazon-beauty [--variants id fused] [--minutes 30]
+    python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation
+
+Writes benchmarks/results/sasrec_<dataset>.json (or sasrec_ablation_<dataset>.json) and the README
+table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
+
+from lmrec.data.ingest import load_dataset
+from lmrec.data.splits import leave_last_out
+from lmrec.evaluation.protocol import EvaluationConfig, compare, evaluate
+from lmrec.models import create_model
+
+#: Per-dataset settings shared by every variant (sequence length fits the data's histories).
+BASE: dict[str, dict[str, Any]] = {
+    "amazon-beauty": {"max_len": 50, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.5, "eval_every": 2},
+    "ml-1m": {"max_len": 200, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.2, "eval_every": 2},
+    "amazon-games": {"max_len": 50, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.5, "eval_every": 2},
+}
+#: The item side channel per dataset: text where there are titles, attributes where only ids.
+SIDE = {"amazon-beauty": "attributes", "ml-1m": "text", "amazon-games": "text"}
+#: EASE's L2 chosen on validation by benchmarks/baselines.py.
+EASE_L2 = {"amazon-beauty": 50.0, "ml-1m": 500.0, "amazon-games": 200.0}
+
+#: Variants of the main comparison: item parts and loss.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "id": {"item_parts": ["id"], "loss": "sampled", "negatives": 1024},
+    "fused": {"item_parts": ["id", "SIDE"], "loss": "sampled", "negatives": 1024},
+    "id-full": {"item_parts": ["id"], "loss": "full"},
+    "fused-full": {"item_parts": ["id", "SIDE"], "loss": "full"},
+}
+
+#: Ablation: one change at a time from the `fused` variant.
+ABLATION: dict[str, dict[str, Any]] = {
+    "fused": {},
+    "full softmax": {"loss": "full"},
+    "256 negatives": {"negatives": 256},
+    "4096 negatives": {"negatives": 4096},
+    "max_len 20": {"max_len": 20},
+    "1 layer": {"layers": 1},
+    "4 layers, 2 heads": {"layers": 4, "heads": 2},
+    "dropout 0.2": {"dropout": 0.2},
+    "dim 128": {"dim": 128},
+    "id only": {"item_parts": ["id"]},
+    "side only": {"item_parts": ["SIDE"]},
+}
+
+PROTOCOL_NOTE = "leave-last-out, full ranking, seen items excluded, ties counted against the target"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="amazon-beauty", choices=sorted(BASE))
+    parser.add_argument("--variants", nargs="+", default=["id", "fused"], choices=sorted(VARIANTS))
+    parser.add_argument("--minutes", type=float, default=30.0, help="Training time limit per model.")
+    parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--ablation", action="store_true", help="Run the ablation table instead.")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    path = shared_data(args.dataset)
+    if path is None:
+        return
+    dataset, _ = load_dataset(path)
+    split = leave_last_out(dataset)
+    print(f"{args.dataset}: {dataset}, {split.n_test_users:,} test users", flush=True)
+    common = {**BASE[args.dataset], "epochs": args.epochs, "max_minutes": args.minutes, "seed": args.seed}
+    runs = ABLATION if args.ablation else {name: VARIANTS[name] for name in args.variants}
+    eval_config = EvaluationConfig(n_bootstrap=1000)
+
+    results, rows = {}, {}
+    for name, change in runs.items():
+        base = {} if not args.ablation else VARIANTS["fused"]
+        settings = _resolve({**common, **base, **change}, SIDE[args.dataset])
+        model = create_model("sasrec", settings)
+        started = time.perf_counter()
+        model.fit(split.train)
+        seconds = time.perf_counter() - started
+        result = evaluate(model, split, eval_config, name=f"sasrec-{name}")
+        report = model.report  # type: ignore[attr-defined]
+        rows[name] = result
+        results[name] = {
+            "settings": settings,
+            "fit_seconds": round(seconds, 1),
+            "epochs": report.epochs,
+            "best_epoch": report.best_epoch,
+            "valid_NDCG@10": report.best_ndcg,
+            "metrics": result.metrics,
+            "intervals": result.intervals,
+            "peak_rss_mib": round(peak_rss_mib()),
+        }
+        m = result.metrics
+        print(
+            f"  {name:<18} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} valid {report.best_ndcg:.4f} "
+            f"epochs {report.epochs} (best {report.best_epoch}) in {seconds / 60:.1f} min",
+            flush=True,
+        )
+
+    payload: dict[str, Any] = {"dataset": args.dataset, "protocol": PROTOCOL_NOTE, "runs": results}
+    if not args.ablation:
+        ease = create_model("ease", {"l2": EASE_L2[args.dataset]})
+        started = time.perf_counter()
+        ease.fit(split.train)
+        ease_seconds = time.perf_counter() - started
+        ease_result = evaluate(ease, split, eval_config, name="ease")
+        payload["ease"] = {"l2": EASE_L2[args.dataset], "fit_seconds": round(ease_seconds, 1), **ease_result.to_dict()}
+        payload["comparisons"] = [compare(rows[name], ease_result, "NDCG@10").to_dict() for name in rows] + (
+            [compare(rows["fused"], rows["id"], "NDCG@10").to_dict()] if {"fused", "id"} <= set(rows) else []
+        )
+    out = write_results(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, payload)
+    print(f"wrote {out}")
+    if args.ablation:
+        replace_readme_section("sasrec-ablation", ablation_table(payload))
+    else:
+        replace_readme_section("sasrec", main_table())
+
+
+def _resolve(settings: dict[str, Any], side: str) -> dict[str, Any]:
+    parts = settings.get("item_parts")
+    if isinstance(parts, list):
+        settings = {**settings, "item_parts": [side if p == "SIDE" else p for p in parts]}
+    return settings
+
+
+def main_table() -> str:
+    """The README table from every sasrec_<dataset>.json written so far."""
+    lines = [
+        "| data | model | HR@10 | NDCG@10 | NDCG@10 95% CI | epochs (best) | train min | peak MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    comparisons = []
+    for path in sorted(RESULTS.glob("sasrec_*.json")):
+        if path.name.startswith("sasrec_ablation"):
+            continue
+        payload = json.loads(path.read_text())
+        data = payload["dataset"]
+        for name, run in payload["runs"].items():
+            m, ci = run["metrics"], run["intervals"]["NDCG@10"]
+            parts = "+".join(run["settings"]["item_parts"])
+            lines.append(
+                f"| {data} | SASRec {name} ({parts}, {run['settings']['loss']}) "
+                f"| {m['HR@10']:.4f} | {m['NDCG@10']:.4f} | {ci[0]:.4f}–{ci[1]:.4f} "
+                f"| {run['epochs']} ({run['best_epoch']}) | {run['fit_seconds'] / 60:.1f} | {run['peak_rss_mib']} |"
+            )
+        ease = payload["ease"]
+        ci = ease["intervals"]["NDCG@10"]
+        lines.append(
+            f"| {data} | EASE (l2={ease['l2']:g}) | {ease['metrics']['HR@10']:.4f} | {ease['metrics']['NDCG@10']:.4f} "
+            f"| {ci[0]:.4f}–{ci[1]:.4f} | | {ease['fit_seconds'] / 60:.1f} | |"
+        )
+        for c in payload["comparisons"]:
+            low, high = c["interval"]
+            comparisons.append(
+                f"- {data}: {c['model_a']} − {c['model_b']} NDCG@10 = {c['diff']:+.4f} "
+                f"(95% CI {low:+.4f} to {high:+.4f}, p = {c['p_value']:.3g})"
+            )
+    return "\n".join([*lines, "", "Paired differences over the same test users:", "", *comparisons])
+
+
+def ablation_table(payload: dict[str, Any]) -> str:
+    lines = [
+        f"**{payload['dataset']}**, one change at a time from the fused, sampled-softmax model:",
+        "",
+        "| variant | valid NDCG@10 | test NDCG@10 | test HR@10 | epochs (best) | train min |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, run in payload["runs"].items():
+        m = run["metrics"]
+        lines.append(
+            f"| {name} | {run['valid_NDCG@10']:.4f} | {m['NDCG@10']:.4f} | {m['HR@10']:.4f} "
+            f"| {run['epochs']} ({run['best_epoch']}) | {run['fit_seconds'] / 60:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
