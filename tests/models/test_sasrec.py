@@ -118,6 +118,9 @@ def test_a_never_seen_item_is_scored_through_its_text() -> None:
     shoe_users = fused.user_histories([f"shoe-{u}" for u in range(20)])
     scores = fused.score_histories(shoe_users)
     assert (scores[:, new] > scores[:, kitchen].max(axis=1)).mean() > 0.9
+    id_only = SASRec({**SMALL, "epochs": 5, "item_parts": ["id"]}).fit(data)
+    assert not id_only.item_vectors()[new].any()  # nothing learned about it: a zero vector, not a random one
+    assert id_only.item_vectors()[kitchen].any(axis=1).all()
 
 
 def test_attribute_tokens_cover_category_brand_and_tags() -> None:

@@ -129,6 +129,7 @@ class SASRec(Recommender[SASRecConfig]):
         cfg = self.config
         torch.manual_seed(cfg.seed)
         self.parts = self._choose_parts(data)
+        self.item_popularity = data.item_counts().astype(np.float32)
         text = self._text_vectors(data) if "text" in self.parts else None
         tokens = attribute_tokens(data) if "attributes" in self.parts else None
         self.network = self._build(data.n_items, text, tokens)
@@ -146,7 +147,6 @@ class SASRec(Recommender[SASRecConfig]):
             max_seconds=None if cfg.max_minutes is None else cfg.max_minutes * 60.0,
             device=device,
         )
-        self.item_popularity = data.item_counts().astype(np.float32)
         self.report = Trainer(self.network, loss, settings, cfg.seed).fit(data.histories())
         self.network.to("cpu").eval()
         self._table: torch.Tensor | None = None
@@ -171,7 +171,7 @@ class SASRec(Recommender[SASRecConfig]):
         cfg = self.config
         parts: list[ItemPart] = []
         if "id" in self.parts:
-            parts.append(IdEmbedding(n_items, cfg.dim))
+            parts.append(IdEmbedding(n_items, cfg.dim, torch.from_numpy(self.item_popularity > 0)))
         if "text" in self.parts:
             assert text is not None
             parts.append(TextProjection(torch.from_numpy(text), cfg.dim))

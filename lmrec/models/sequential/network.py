@@ -22,17 +22,25 @@ class ItemPart(nn.Module):
 
 
 class IdEmbedding(ItemPart):
-    """A learned vector per item id; row 0 (padding) is zero."""
+    """A learned vector per item id; zero for padding and for items marked unknown.
 
-    def __init__(self, n_items: int, dim: int) -> None:
+    An item with no training interaction has nothing to learn its id vector from, so it is
+    masked to zero rather than left at its random start: its vector is then its other parts
+    (text, attributes) alone.
+    """
+
+    known: torch.Tensor
+
+    def __init__(self, n_items: int, dim: int, known: torch.Tensor | None = None) -> None:
         super().__init__()
         self.embedding = nn.Embedding(n_items + 1, dim, padding_idx=0)
         nn.init.normal_(self.embedding.weight, std=dim**-0.5)
-        with torch.no_grad():
-            self.embedding.weight[0].zero_()
+        mask = torch.ones(n_items + 1, 1) if known is None else torch.cat([torch.ones(1), known.float()]).unsqueeze(1)
+        mask[0] = 0.0
+        self.register_buffer("known", mask)  # (I + 1, 1)
 
     def table(self) -> torch.Tensor:
-        return self.embedding.weight  # (I + 1, D)
+        return self.embedding.weight * self.known  # (I + 1, D)
 
 
 class TextProjection(ItemPart):
