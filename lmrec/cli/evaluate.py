@@ -20,7 +20,9 @@ def evaluate_command(
     data: Annotated[Path | None, typer.Option(help="File or folder to evaluate on.")] = None,
     store: Annotated[str | None, typer.Option(help="Evaluate on the store instead of --data.")] = None,
     format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
-    split: Annotated[str, typer.Option(help="leave-last-out, time, cold-item or cold-user.")] = "leave-last-out",
+    split: Annotated[
+        str, typer.Option(help="leave-last-out, time, cold-item, cold-user or held-out-items.")
+    ] = "leave-last-out",
     k: Annotated[list[int] | None, typer.Option("-k", help="Cut-offs (repeatable); default 10 and 20.")] = None,
     config: Annotated[str | None, typer.Option(help="Model config as JSON text or a JSON file.")] = None,
     set_: Annotated[

@@ -174,12 +174,48 @@ def cold_users(data: Dataset, *, share: float = 0.1, seed: int = 0, history: int
     return Split("cold-user", train, _test_frame(*targets), _histories_subset(histories, held, kept))
 
 
+def held_out_items(data: Dataset, *, share: float = 0.1, seed: int = 0) -> Split:
+    """A seeded random share of the items is removed with every interaction they have.
+
+    Test users are users whose last interaction is with a held-out item; that item is their
+    target and their input history is everything before it that does not involve a held-out
+    item. The model never sees a held-out item in training, so it can only rank one by what the
+    item says about itself (its text or attributes): the cold-start question.
+    """
+    if not 0.0 < share < 1.0:
+        raise ConfigError(f"share must be between 0 and 1 (exclusive), got {share}")
+    frame = data.interactions
+    items = frame[Columns.ItemIdx].to_numpy(dtype=np.int64)
+    users = frame[Columns.UserIdx].to_numpy(dtype=np.int64)
+    seen = np.unique(items)
+    n_held = max(1, round(share * len(seen)))
+    rng = np.random.default_rng(seed)
+    is_held = np.zeros(data.n_items, dtype=bool)
+    is_held[rng.choice(seen, size=n_held, replace=False)] = True
+    train = data.with_interactions(frame.loc[~is_held[items]])
+
+    counts = np.bincount(users, minlength=data.n_users)
+    last_rows = np.cumsum(counts)[counts > 0] - 1  # rows are sorted by user, then time
+    target_rows = last_rows[is_held[items[last_rows]]]
+    tested = users[target_rows]
+    if len(tested) == 0:
+        raise DataError("no user's last item is among the held-out items", field="share", value=share)
+    histories = train.histories(tested)
+    keep = histories.lengths() > 0  # a user needs some history to be asked about
+    if not keep.any():
+        raise DataError("every user whose last item is held out has no other history", field="share", value=share)
+    kept = np.flatnonzero(keep)
+    test = _test_frame(tested[kept], items[target_rows][kept])
+    return Split("held-out-items", train, test, histories.take(kept))
+
+
 #: Every split by the name the CLI and reports use.
 SPLITS: dict[str, Callable[..., Split]] = {
     "leave-last-out": leave_last_out,
     "time": time_cut,
     "cold-item": cold_items,
     "cold-user": cold_users,
+    "held-out-items": held_out_items,
 }
 
 

@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset
-from lmrec.data.splits import SPLITS, Split, cold_items, cold_users, leave_last_out, time_cut, validation_split
+from lmrec.data.splits import (
+    SPLITS,
+    Split,
+    cold_items,
+    cold_users,
+    held_out_items,
+    leave_last_out,
+    time_cut,
+    validation_split,
+)
 from lmrec.diagnostics import ConfigError, DataError
 
 # user, item, timestamp: u1 has a timestamp tie (a then b at t=3, b is last by arrival),
@@ -167,7 +176,7 @@ def test_bad_arguments(call, error, fragment) -> None:  # type: ignore[no-untype
 
 
 def test_registry_names() -> None:
-    assert set(SPLITS) == {"leave-last-out", "time", "cold-item", "cold-user"}
+    assert set(SPLITS) == {"leave-last-out", "time", "cold-item", "cold-user", "held-out-items"}
     data = toy()
     for name, make in SPLITS.items():
         kwargs = {"share": 0.5, "history": 2} if name == "cold-user" else {}
@@ -234,3 +243,43 @@ def test_ties_broken_by_item_id_reorder_only_equal_timestamps() -> None:
     assert pairs(leave_last_out(tied), tied) == [("u1", "30")]
     words = Dataset.from_frames(frame.assign(**{Columns.Item: ["k", "z", "b", "q", "z"]}))
     assert words.items.id(words.with_ties_broken_by_item_id().histories().row(0)).tolist() == ["k", "b", "z", "q"]
+
+
+def test_held_out_items_known_answer() -> None:
+    """With seed 0 and share 0.4 two of the five seen items are held out; whatever they are, the
+    split must remove every interaction with them and test exactly the users whose last item is one."""
+    data = toy()
+    split = held_out_items(data, share=0.4, seed=0)
+    held = set(range(data.n_items)) - set(split.train.interactions[Columns.ItemIdx])
+    held_ids = {str(i) for i in data.items.id(np.array(sorted(held)))} - {"f"}  # f was never seen
+    assert len(held_ids) == 2
+    last = {u: rows[-1] for u, rows in _timelines().items()}
+    expected = sorted((u, i) for u, i in last.items() if i in held_ids and _rest(u, held_ids))
+    assert expected and sorted(pairs(split, data)) == expected
+    for user, items in history_ids(split, data).items():
+        assert not set(items) & held_ids
+        assert items == [i for i in _timelines()[user][:-1] if i not in held_ids]
+    check_shape(split, data)
+    assert SPLITS["held-out-items"] is held_out_items
+
+
+def _timelines() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for user, item, _ in ROWS:
+        out.setdefault(user, []).append(item)
+    return out
+
+
+def _rest(user: str, held: set[str]) -> bool:
+    return any(i not in held for i in _timelines()[user][:-1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_held_out_items_seeds_vary_and_never_leak(seed: int) -> None:
+    data = toy()
+    try:
+        split = held_out_items(data, share=0.4, seed=seed)
+    except DataError:
+        return  # some draws hold out no user's last item on this tiny table
+    targets = set(split.test[Columns.ItemIdx])
+    assert not targets & set(split.train.interactions[Columns.ItemIdx])
