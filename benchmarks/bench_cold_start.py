@@ -1,0 +1,105 @@
+"""Cold start on amazon-games: 10% of the items (seeded) are held out with all their interactions.
+
+Test users are those whose last item is a held-out item; every model ranks the whole catalogue
+(held-out items included, seen items excluded) from the rest of the user's history. Compared,
+side by side on the same users: the text content model, SASRec with id + text items (fused), and
+SASRec with ids alone (a held-out item has a zero vector there: it falls back to score 0).
+
+    python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0]
+
+Writes benchmarks/results/cold_start.json and the README table between the `cold-start` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from bench_sasrec import BASE
+from common import peak_rss_mib, replace_readme_section, shared_data, write_results
+
+from lmrec.data.ingest import load_dataset
+from lmrec.data.splits import held_out_items
+from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
+from lmrec.models import create_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="amazon-games")
+    parser.add_argument("--minutes", type=float, default=25.0, help="Training time limit per SASRec model.")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    path = shared_data(args.dataset)
+    if path is None:
+        return
+    dataset, _ = load_dataset(path)
+    split = held_out_items(dataset, share=0.1, seed=args.seed)
+    print(f"{args.dataset}: {dataset}; {split}", flush=True)
+    sasrec = {**BASE["amazon-games"], "epochs": 400, "max_minutes": args.minutes, "seed": args.seed}
+    models: dict[str, tuple[str, dict[str, Any]]] = {
+        "content": ("content", {}),
+        "sasrec-fused": ("sasrec", {**sasrec, "item_parts": ["id", "text"], "loss": "sampled", "negatives": 1024}),
+        "sasrec-id": ("sasrec", {**sasrec, "item_parts": ["id"], "loss": "sampled", "negatives": 1024}),
+    }
+    config = EvaluationConfig(n_bootstrap=1000)
+    results: dict[str, EvaluationResult] = {}
+    runs: dict[str, Any] = {}
+    for name, (model_name, settings) in models.items():
+        model = create_model(model_name, settings)
+        started = time.perf_counter()
+        model.fit(split.train)
+        seconds = time.perf_counter() - started
+        results[name] = evaluate(model, split, config, name=name)
+        runs[name] = {
+            "model": model_name,
+            "settings": settings,
+            "fit_seconds": round(seconds, 1),
+            "peak_rss_mib": round(peak_rss_mib()),
+            **results[name].to_dict(),
+        }
+        m = results[name].metrics
+        print(
+            f"  {name:<13} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} (fit {seconds / 60:.1f} min)", flush=True
+        )
+    comparisons = [
+        compare(results["sasrec-fused"], results[other], metric).to_dict()
+        for other in ("content", "sasrec-id")
+        for metric in ("NDCG@10", "HR@10")
+    ]
+    payload = {
+        "dataset": args.dataset,
+        "split": {"name": split.name, "share": 0.1, "seed": args.seed, "test_users": split.n_test_users},
+        "runs": runs,
+        "comparisons": comparisons,
+    }
+    write_results("cold_start", payload)
+    replace_readme_section("cold-start", table(payload))
+
+
+def table(payload: dict[str, Any]) -> str:
+    lines = [
+        f"{payload['dataset']}, {payload['split']['test_users']:,} users whose last item is one of the 10% held-out "
+        f"items (seed {payload['split']['seed']}), ranked over the whole catalogue:",
+        "",
+        "| model | HR@10 | NDCG@10 | NDCG@10 95% CI | fit min |",
+        "|---|---|---|---|---|",
+    ]
+    for name, run in payload["runs"].items():
+        m, ci = run["metrics"], run["intervals"]["NDCG@10"]
+        lines.append(
+            f"| {name} | {m['HR@10']:.4f} | {m['NDCG@10']:.4f} | {ci[0]:.4f}–{ci[1]:.4f} "
+            f"| {run['fit_seconds'] / 60:.1f} |"
+        )
+    lines += ["", "Paired differences (fused minus the other, same users):", ""]
+    for c in payload["comparisons"]:
+        low, high = c["interval"]
+        lines.append(
+            f"- {c['model_a']} − {c['model_b']} {c['metric']} = {c['diff']:+.4f} (95% CI {low:+.4f} to {high:+.4f})"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
