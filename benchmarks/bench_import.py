@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from common import replace_readme_section
 
 from lmrec.data.ingest import import_path
 from lmrec.data.store import Store
@@ -140,7 +141,27 @@ def main(argv: list[str] | None = None) -> int:
         line = f"{r['store']:<11} {r['dataset']:<14} {r['events']:>9,} {r['median_seconds']:>9.2f}"
         print(f"{line} {r['events_per_second']:>10,}")
     print(f"written to {args.output}")
+    replace_readme_section("import", readme_table(report))
     return 0
+
+
+def readme_table(report: dict[str, Any]) -> str:
+    """The README table: median events per second per store and dataset."""
+    lines = [
+        "Bulk import of every file of a dataset (read + validate + store, items included), median of "
+        f"{len(report['results'][0]['runs_seconds']) if report['results'] else 0} runs into a fresh store "
+        f"(`python benchmarks/bench_import.py`); target {report['target_sqlite_events_per_second']:,} events/s "
+        "into SQLite:",
+        "",
+        "| store | dataset | events | median s | events/s |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['store']} | {r['dataset']} | {r['events']:,} | {r['median_seconds']:.2f} "
+            f"| {r['events_per_second']:,} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
