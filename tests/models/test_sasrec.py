@@ -161,3 +161,56 @@ def test_loaded_model_scores_without_the_language_model(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 10}).fit(data)
+    history = model.history.row(int(data.users.index(["shoe-0"])[0]))
+    assert len(history) == 6
+    items = np.array([3, 12])
+    for method in ("occlusion", "gradient", "attention"):
+        weights = model.explain(history, items, method)  # type: ignore[arg-type]
+        assert weights.shape == (2, len(history)) and np.isfinite(weights).all()
+    occlusion = model.explain(history, items, "occlusion")
+    full = model.score_histories(Histories.from_lists([history]))[0, items]
+    for j in range(len(history)):
+        without = model.score_histories(Histories.from_lists([np.delete(history, j)]))[0, items]
+        np.testing.assert_allclose(occlusion[:, j], full - without, rtol=1e-4, atol=1e-5)
+    attention = model.explain(history, items, "attention")
+    assert attention[0].sum() == pytest.approx(1.0, abs=1e-5)  # rollout rows are distributions
+    assert model.explain(np.array([], dtype=np.int64), items).shape == (2, 0)
+    with pytest.raises(ValueError, match="unknown explanation method"):
+        model.explain(history, items, "magic")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def ml100k_sasrec(shared_data: Path) -> SASRec:
+    """SASRec trained briefly on MovieLens-100K, once for the module."""
+    from lmrec.data.ingest import load_dataset
+
+    data, _ = load_dataset(shared_data / "ml-100k")
+    config = {"max_len": 50, "dim": 32, "epochs": 4, "eval_every": 4, "loss": "sampled", "negatives": 256}
+    return SASRec(config).fit(data)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("method", ["occlusion", "gradient"])
+def test_removing_the_top_explaining_item_hurts_more_than_a_random_one(ml100k_sasrec: SASRec, method: str) -> None:
+    """On MovieLens-100K: for each user's top recommendation, dropping the history item the
+    explanation ranks first lowers that item's score more, on average, than dropping a random one."""
+    model = ml100k_sasrec
+    rng = np.random.default_rng(0)
+    top_drops, random_drops = [], []
+    for user in range(0, len(model.users), 8):
+        history = model.history.row(user)[-50:]
+        item = model.recommend(str(model.users.id(user)), k=1).index
+        weights = model.explain(history, item, method)[0]  # type: ignore[arg-type]
+        top = int(np.argmax(weights))
+        other = int(rng.integers(len(history)))
+        rows = Histories.from_lists([history, np.delete(history, top), np.delete(history, other)])
+        base, without_top, without_other = model.score_histories(rows)[:, item[0]]
+        top_drops.append(base - without_top)
+        random_drops.append(base - without_other)
+    assert np.mean(top_drops) > np.mean(random_drops)
+    assert np.mean(np.array(top_drops) > np.array(random_drops)) > 0.6

@@ -20,6 +20,8 @@ from pydantic import Field
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.models.base import ModelConfig, Recommender
+from lmrec.models.sequential.explain import Method
+from lmrec.models.sequential.explain import explain as explain_items
 from lmrec.models.sequential.network import (
     AttributeBag,
     IdEmbedding,
@@ -203,6 +205,14 @@ class SASRec(Recommender[SASRecConfig]):
         """Every item's output vector, shape (I, D): a user's score is user_vector . item_vector."""
         self._check_fitted()
         return self.item_table()[1:].numpy()
+
+    def explain(self, history: np.ndarray, items: np.ndarray, method: Method = "occlusion") -> np.ndarray:
+        """Weights of the history items (positions, oldest first) behind each of `items`.
+
+        Returns (len(items), min(len(history), max_len)); see `lmrec.models.sequential.explain`.
+        """
+        self._check_fitted()
+        return explain_items(self, history, items, method)
 
     def _score(self, histories: Histories) -> np.ndarray:
         scores = self.user_vectors(histories) @ self.item_vectors().T  # (B, I)

@@ -1,0 +1,98 @@
+"""Which history items drove a sequential recommendation, with weights.
+
+Three methods, from most to least faithful:
+
+- `occlusion`: the drop in the item's score when one history item is removed from the sequence,
+  computed for every history item in one batch. It measures exactly the effect it reports.
+- `gradient`: gradient times input on each history item's input vector (a first-order estimate
+  of the same effect, one backward pass per explained item).
+- `attention`: attention rollout from the newest position through the blocks (heads averaged,
+  residual mixed in). It is the same for every recommended item and describes what the user
+  state attended to, not why one item won; use it for display, not for attribution.
+
+Weights are per history position, newest last, shape (n_items, history length).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from lmrec.models.sequential.model import SASRec
+
+Method = Literal["occlusion", "gradient", "attention"]
+
+
+def explain(model: SASRec, history: np.ndarray, items: np.ndarray, method: Method = "occlusion") -> np.ndarray:
+    """Weights of each of the last `max_len` history items for each item in `items`.
+
+    Args:
+        model: a fitted SASRec.
+        history: item positions, oldest first.
+        items: item positions to explain (for example the recommended ones).
+        method: `occlusion`, `gradient` or `attention` (see the module docstring).
+
+    Returns:
+        (len(items), min(len(history), max_len)) weights; larger means the history item pushed the
+        item's score up more.
+    """
+    recent = np.asarray(history, dtype=np.int64)[-model.config.max_len :]
+    targets = np.asarray(items, dtype=np.int64)
+    if len(recent) == 0 or len(targets) == 0:
+        return np.zeros((len(targets), len(recent)), dtype=np.float32)
+    if method == "occlusion":
+        return _occlusion(model, recent, targets)
+    if method == "gradient":
+        return _gradient(model, recent, targets)
+    if method == "attention":
+        return np.broadcast_to(_attention(model, recent), (len(targets), len(recent))).copy()
+    raise ValueError(f"unknown explanation method {method!r}; use occlusion, gradient or attention")
+
+
+def _rows(sequences: list[np.ndarray], width: int) -> torch.Tensor:
+    """Left-padded network rows (item position + 1) of the given sequences, shape (B, width)."""
+    out = np.zeros((len(sequences), width), dtype=np.int64)
+    for b, seq in enumerate(sequences):
+        if len(seq):
+            out[b, width - len(seq) :] = seq + 1
+    return torch.from_numpy(out)
+
+
+def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    t = len(recent)
+    variants = [recent] + [np.delete(recent, j) for j in range(t)]  # the full history, then one removed
+    table = model.item_table()  # (I + 1, D)
+    with torch.no_grad():
+        hidden = model.network.last_hidden(_rows(variants, t), table)  # (1 + T, D)
+        scores = hidden @ table[torch.from_numpy(targets + 1)].T  # (1 + T, n)
+    drops = scores[0:1] - scores[1:]  # (T, n): how much each removal lowers each item's score
+    return drops.T.numpy().astype(np.float32)
+
+
+def _gradient(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    network = model.network
+    table = model.item_table()  # (I + 1, D)
+    rows = _rows([recent], len(recent))  # (1, T)
+    out = np.zeros((len(targets), len(recent)), dtype=np.float32)
+    for n, item in enumerate(targets):
+        inputs = table.clone().requires_grad_(True)  # gradients w.r.t. the input copy of the item vectors
+        hidden = network.last_hidden(rows, inputs)  # (1, D)
+        score = hidden[0] @ table[int(item) + 1]
+        (grad,) = torch.autograd.grad(score, inputs)
+        positions = rows[0]  # (T,) network rows of the history
+        out[n] = (grad[positions] * table[positions]).sum(dim=1).numpy()  # gradient x input per position
+    return out
+
+
+def _attention(model: SASRec, recent: np.ndarray) -> np.ndarray:
+    network = model.network
+    with torch.no_grad():
+        network.forward(_rows([recent], len(recent)), model.item_table(), return_weights=True)
+    rollout = torch.eye(len(recent))
+    for weights in network.attention_weights():  # (1, H, T, T) per block
+        mixed = 0.5 * weights[0].mean(dim=0) + 0.5 * torch.eye(len(recent))  # the residual path keeps half
+        rollout = mixed @ rollout
+    return rollout[-1].numpy().astype(np.float32)  # what the newest position draws from each item
