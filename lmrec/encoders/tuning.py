@@ -1,0 +1,198 @@
+"""Behaviour-tuned text encoder: LoRA fine-tuning on items that co-occur in users' sequences.
+
+Two items a user touched within `window` steps of each other are a positive pair; the other
+items of the batch are negatives (in-batch contrastive loss, both directions, with a temperature).
+Only low-rank adapters on the attention projections are trained (`peft`), so a few thousand steps
+on the CPU move the encoder towards "what people buy together" without forgetting the language.
+The result is merged into the weights and saved as an ordinary sentence-transformers folder
+(safetensors), so `EncoderConfig(model=folder)` uses it everywhere, with its own cache version;
+the adapter itself is saved beside it in `adapter/`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lmrec.data.dataset import Histories
+from lmrec.diagnostics import DataError
+from lmrec.encoders.text import EncoderConfig, resolve_device, resolve_model_path
+
+log = logging.getLogger(__name__)
+
+
+class TuningConfig(BaseModel):
+    """Settings of the behaviour tuning of the text encoder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    rank: int = Field(default=8, ge=1, le=256)
+    """LoRA rank of each adapted projection."""
+
+    alpha: float = Field(default=16.0, gt=0.0)
+    """LoRA scaling numerator (the update is scaled by alpha / rank)."""
+
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    """Dropout on the LoRA input."""
+
+    target_modules: tuple[str, ...] = ("query", "key", "value")
+    """Names of the linear layers that get adapters (BERT attention projections by default)."""
+
+    window: int = Field(default=3, ge=1)
+    """Two items at most this many steps apart in a user's sequence form a positive pair."""
+
+    max_pairs: int = Field(default=20_000, ge=1)
+    """Most distinct pairs to train on (a seeded sample when there are more)."""
+
+    epochs: int = Field(default=1, ge=1)
+    """Passes over the pairs."""
+
+    batch_size: int = Field(default=64, ge=2)
+    """Pairs per step; the other pairs of a batch are the negatives."""
+
+    learning_rate: float = Field(default=5e-4, gt=0.0)
+    """AdamW step size of the adapters."""
+
+    temperature: float = Field(default=0.05, gt=0.0)
+    """Softmax temperature on cosine similarities."""
+
+    max_tokens: int = Field(default=64, ge=8, le=512)
+    """Texts are cut to this many tokens while tuning (titles and the start of descriptions)."""
+
+    seed: int = 0
+    """Seed of the pair sample, batch order and adapter initialisation."""
+
+
+@dataclass
+class TuningReport:
+    """What tuning did."""
+
+    pairs: int
+    steps: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    path: str = ""
+
+
+def cooccurrence_pairs(histories: Histories, window: int, max_pairs: int, seed: int = 0) -> np.ndarray:
+    """Distinct (a, b) item pairs, a != b, at most `window` steps apart in some row; shape (P, 2).
+
+    Each unordered pair appears once (a < b). When there are more than `max_pairs`, a seeded
+    sample weighted by how often the pair co-occurs is taken.
+    """
+    lefts, rights = [], []
+    items, indptr = histories.items, histories.indptr
+    same_row_end = np.repeat(indptr[1:], histories.lengths())  # (nnz,) end of each entry's row
+    positions = np.arange(len(items))
+    for step in range(1, window + 1):
+        ok = positions + step < same_row_end
+        lefts.append(items[positions[ok]])
+        rights.append(items[positions[ok] + step])
+    a, b = np.concatenate(lefts), np.concatenate(rights)
+    keep = a != b
+    pairs = np.sort(np.stack([a[keep], b[keep]], axis=1), axis=1)  # (n, 2), a < b
+    unique, counts = np.unique(pairs, axis=0, return_counts=True)
+    if len(unique) > max_pairs:
+        rng = np.random.default_rng(seed)
+        chosen = rng.choice(len(unique), size=max_pairs, replace=False, p=counts / counts.sum())
+        unique = unique[np.sort(chosen)]
+    return unique.astype(np.int64)
+
+
+def tune_encoder(
+    texts: list[str],
+    pairs: np.ndarray,
+    output: str | Path,
+    config: TuningConfig | None = None,
+    base: EncoderConfig | None = None,
+) -> TuningReport:
+    """LoRA-tune the base encoder so co-occurring items' texts embed close together; save to `output`.
+
+    Args:
+        texts: one text per item position (`Dataset.item_text()`).
+        pairs: (P, 2) item positions that co-occur (`cooccurrence_pairs`).
+        output: folder for the merged sentence-transformers model (and `adapter/`).
+        config: tuning settings.
+        base: the encoder to start from (the bundled all-MiniLM-L6-v2 by default).
+
+    Returns:
+        The report; `EncoderConfig(model=report.path)` loads the tuned encoder.
+    """
+    import torch
+    import torch.nn.functional as F
+    from peft import LoraConfig, get_peft_model
+    from sentence_transformers import SentenceTransformer
+
+    config = config or TuningConfig()
+    base = base or EncoderConfig()
+    pairs = np.asarray(pairs, dtype=np.int64)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) < 2:
+        raise DataError(f"need at least 2 item pairs of shape (P, 2), got {pairs.shape}", field="pairs")
+    if pairs.min() < 0 or pairs.max() >= len(texts):
+        raise DataError(f"pair item outside the {len(texts)} texts", field="pairs", value=int(pairs.max()))
+    torch.manual_seed(config.seed)
+    device = resolve_device(base.device)
+    model = SentenceTransformer(str(resolve_model_path(base.model)), device=device, local_files_only=True)
+    served_length = model.max_seq_length
+    model.max_seq_length = config.max_tokens
+    lora = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,  # type: ignore[arg-type]  # peft annotates int, computes with float
+        lora_dropout=config.dropout,
+        target_modules=list(config.target_modules),
+    )
+    # adapters are injected into the encoder's own layers; keep the peft handle to save and merge them
+    adapted = get_peft_model(model[0].auto_model, lora)  # type: ignore[arg-type]
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
+    rng = np.random.default_rng(config.seed)
+    report = TuningReport(pairs=len(pairs))
+    started = time.perf_counter()
+    model.train()
+
+    def embed(batch_texts: list[str]) -> torch.Tensor:
+        features = {
+            k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in model.preprocess(batch_texts).items()
+        }
+        return F.normalize(model(features)["sentence_embedding"], dim=-1)  # (B, D)
+
+    for _ in range(config.epochs):
+        order = rng.permutation(len(pairs))
+        for start in range(0, len(order) - 1, config.batch_size):
+            batch = pairs[order[start : start + config.batch_size]]  # (B, 2)
+            if len(batch) < 2:
+                continue
+            left = embed([texts[i] for i in batch[:, 0]])  # (B, D)
+            right = embed([texts[i] for i in batch[:, 1]])  # (B, D)
+            logits = left @ right.T / config.temperature  # (B, B): the diagonal holds the positives
+            # a batch may hold the same item twice; equal texts on the off-diagonal are not negatives
+            clash = torch.from_numpy(batch[:, 1][None, :] == batch[:, 1][:, None]) & ~torch.eye(len(batch)).bool()
+            logits = logits.masked_fill(clash.to(logits.device), float("-inf"))
+            labels = torch.arange(len(batch), device=logits.device)
+            loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            report.steps += 1
+            report.losses.append(float(loss.detach()))
+    model.eval()
+    folder = Path(output)
+    adapted.save_pretrained(str(folder / "adapter"))  # the LoRA weights alone
+    adapted.merge_and_unload()  # folds the adapters into the encoder's layers, in place
+    model.max_seq_length = served_length
+    model.save(str(folder), safe_serialization=True)
+    report.seconds = time.perf_counter() - started
+    report.path = str(folder)
+    (folder / "lmrec_tuning.json").write_text(
+        json.dumps({"config": config.model_dump(mode="json"), "report": asdict(report)}, indent=2)
+    )
+    log.info(
+        "tuned the encoder on %d pairs in %d steps (%.0fs) -> %s", len(pairs), report.steps, report.seconds, folder
+    )
+    return report
