@@ -33,6 +33,12 @@ class Columns:
     Score = "score"
     Rank = "rank"
     Source = "source"
+    Uncertainty = "uncertainty"
+    Cold = "cold"
+    Propensity = "propensity"
+    Explored = "explored"
+    Policy = "policy"
+    Reason = "reason"
 
 
 EVENT_COLUMNS: tuple[str, ...] = (

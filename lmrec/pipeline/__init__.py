@@ -1,0 +1,1 @@
+"""The request pipeline: candidates -> score -> re-rank -> explore -> explain."""
