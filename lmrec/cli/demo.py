@@ -11,7 +11,9 @@ from rich.table import Table
 
 from lmrec.cli.common import console, errors, errors_as_exit_codes, write_json
 
-DEMO_MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
+DEMO_MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content", "sasrec")
+#: Settings that keep the demo to a few minutes on a laptop CPU.
+DEMO_SETTINGS: dict[str, dict[str, float]] = {"sasrec": {"max_minutes": 2.0}}
 SHOWN = ("HR@10", "NDCG@10", "Recall@20", "MRR", "Coverage@10", "ILD@10", "Novelty@10")
 #: Short column headers, so the table fits 100 columns.
 HEADERS = {"Recall@20": "R@20", "Coverage@10": "Cov@10", "Novelty@10": "Nov@10"}
@@ -79,7 +81,7 @@ def demo_command(
         console.print(f"   embedded {dataset.n_items:,} product texts in {time.perf_counter() - t0:.1f}s")
         results = []
         for name in names:
-            model = create_model(name)
+            model = create_model(name, DEMO_SETTINGS.get(name))
             with errors.status(f"training {name}"):
                 t0 = time.perf_counter()
                 model.fit(split.train)
@@ -99,7 +101,7 @@ def demo_command(
         _print_results(results, best.model)
         console.print(f"[bold]4. report[/] {', '.join(str(p) for p in paths.values())}")
 
-        final = create_model(best.model).fit(dataset)
+        final = create_model(best.model, DEMO_SETTINGS.get(best.model)).fit(dataset)
         model_dir = final.save(folder / "models" / best.model)
         write_json(folder / "models" / "best.json", {"model": best.model, "path": str(model_dir)})
         _print_example(final, dataset, shop.items)
