@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from lmrec import __version__
+from lmrec.configs import validated_config
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.vocabulary import Vocabulary
 from lmrec.diagnostics import ConfigError, NotFittedError
@@ -64,14 +65,7 @@ class Recommender(ABC, Generic[C]):
     @classmethod
     def make_config(cls, config: ModelConfig | dict[str, Any] | None) -> ModelConfig:
         """Validate a config given as an object, a dict or None (the defaults)."""
-        if isinstance(config, cls.config_class):
-            return config
-        if isinstance(config, ModelConfig):
-            raise ConfigError(f"{cls.__name__} takes a {cls.config_class.__name__}, not {type(config).__name__}")
-        try:
-            return cls.config_class.model_validate(config or {})
-        except ValidationError as exc:
-            raise ConfigError(f"invalid {cls.name} config: {_first_error(exc)}") from exc
+        return validated_config(cls.config_class, config, cls.name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -214,9 +208,3 @@ def read_artifact_meta(folder: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != ARTIFACT_FORMAT or "model" not in meta:
         raise ConfigError(f"{path} is not an lmrec model artifact of format {ARTIFACT_FORMAT}")
     return meta
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    return f"{where}: {err['msg']} (got {err.get('input')!r})"

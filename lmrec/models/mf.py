@@ -93,6 +93,22 @@ class _FactorModel(Recommender[Any]):
         weighted = bool(getattr(self.config, "weighted", False))
         return data.matrix(binary=not weighted).astype(np.float32).tocsr()
 
+    def _train(self, data: Dataset, trainer: type[Any], settings: dict[str, Any]) -> None:
+        """Fit an `implicit` CPU model with `settings` and keep its factors."""
+        started = time.perf_counter()
+        with threadpool_limits(1, "blas"):  # implicit parallelises over users itself
+            model = trainer(
+                **settings,
+                iterations=self.config.iterations,
+                random_state=self.config.seed,
+                num_threads=self.config.num_threads,
+            )
+            model.fit(self._interaction_matrix(data), show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        seconds = time.perf_counter() - started
+        log.info("%s: %d users x %d items in %.1fs", self.name, data.n_users, data.n_items, seconds)
+
     def _score(self, histories: Histories) -> np.ndarray:
         factors = np.zeros((len(histories), self.item_factors.shape[1]), dtype=np.float32)  # (B, F)
         stored = self._is_training_history(histories)  # (B,)
@@ -135,20 +151,9 @@ class ALS(_FactorModel):
     def _fit(self, data: Dataset) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        started = time.perf_counter()
-        with threadpool_limits(1, "blas"):  # implicit parallelises over users itself
-            model = AlternatingLeastSquares(
-                factors=self.config.factors,
-                regularization=self.config.regularization,
-                alpha=self.config.alpha,
-                iterations=self.config.iterations,
-                random_state=self.config.seed,
-                num_threads=self.config.num_threads,
-            )
-            model.fit(self._interaction_matrix(data), show_progress=False)
-        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
-        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
-        log.info("ALS: %d users x %d items in %.1fs", data.n_users, data.n_items, time.perf_counter() - started)
+        cfg = self.config
+        settings = {"factors": cfg.factors, "regularization": cfg.regularization, "alpha": cfg.alpha}
+        self._train(data, AlternatingLeastSquares, settings)
 
     def _fold_in(self, histories: Histories) -> np.ndarray:
         """The exact ALS user step: (Y^T C_u Y + lambda I)^-1 Y^T C_u p_u against fixed items."""
@@ -175,21 +180,10 @@ class BPR(_FactorModel):
     def _fit(self, data: Dataset) -> None:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        started = time.perf_counter()
-        with threadpool_limits(1, "blas"):
-            model = BayesianPersonalizedRanking(
-                factors=self.config.factors,
-                learning_rate=self.config.learning_rate,
-                regularization=self.config.regularization,
-                iterations=self.config.iterations,
-                random_state=self.config.seed,
-                num_threads=self.config.num_threads,
-            )
-            model.fit(self._interaction_matrix(data), show_progress=False)
-        # the last column is the item bias; the user side holds a constant 1 there
-        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
-        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
-        log.info("BPR: %d users x %d items in %.1fs", data.n_users, data.n_items, time.perf_counter() - started)
+        cfg = self.config
+        settings = {"factors": cfg.factors, "learning_rate": cfg.learning_rate, "regularization": cfg.regularization}
+        # the last factor column is the item bias; the user side holds a constant 1 there
+        self._train(data, BayesianPersonalizedRanking, settings)
 
     def _fold_in(self, histories: Histories) -> np.ndarray:
         """SGD on the BPR loss for each row's factor, item factors fixed, all rows in parallel.

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from lmrec.configs import validated_config
 from lmrec.data.columns import Columns
 from lmrec.diagnostics import ConfigError, DataError
 from lmrec.itemlist import ItemList, top_k_positions
@@ -118,7 +119,7 @@ class Policy(ABC, Generic[C]):
     config: C
 
     def __init__(self, config: C | dict[str, Any] | None = None) -> None:
-        self.config = maths.validated_config(self.config_class, config, self.name)
+        self.config = validated_config(self.config_class, config, self.name)  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -458,7 +459,7 @@ class ColdBudgetConfig(PolicyConfig):
         inner = info.data.get("inner")
         if inner is None:  # the name itself was invalid; that error is reported
             return value
-        config = maths.validated_config(POLICIES[inner].config_class, value, inner)
+        config = validated_config(POLICIES[inner].config_class, value, inner)
         return dict(config.model_dump(mode="json"))
 
 

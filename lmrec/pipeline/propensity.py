@@ -28,13 +28,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from functools import lru_cache, partial
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
 from scipy.special import ndtr
-
-from lmrec.diagnostics import ConfigError
 
 #: Gauss–Legendre nodes per panel.
 ORDER = 16
@@ -489,17 +485,3 @@ def _thompson_edges(mean: np.ndarray, std: np.ndarray, s_lo: float, s_hi: float,
     edges = np.interp(np.linspace(0.0, running[-1], n_panels + 1), running, breaks)
     inside = points[(points > s_lo) & (points < s_hi)]
     return np.unique(np.concatenate([edges, inside, [s_lo, s_hi]]))
-
-
-def validated_config(config_class: type[BaseModel], config: Any, what: str) -> Any:
-    """`config` (an instance, a dict or None) as a validated `config_class`; ConfigError otherwise."""
-    if isinstance(config, config_class):
-        return config
-    if isinstance(config, BaseModel):
-        raise ConfigError(f"{what} takes a {config_class.__name__}, not {type(config).__name__}")
-    try:
-        return config_class.model_validate(config or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"invalid {what} config: {where}: {err['msg']} (got {err.get('input')!r})") from exc

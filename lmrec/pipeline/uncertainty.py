@@ -13,8 +13,8 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.linalg import cho_factor, cho_solve
 
+from lmrec.configs import validated_config
 from lmrec.diagnostics import DataError
-from lmrec.pipeline.propensity import validated_config
 
 
 class BayesianLinearConfig(BaseModel):

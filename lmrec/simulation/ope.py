@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from lmrec.configs import validated_config
 from lmrec.diagnostics import ConfigError, DataError, NotFittedError
 from lmrec.evaluation.stats import resampled_means
 from lmrec.simulation.logs import ImpressionLog
@@ -449,14 +450,5 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _make_config(cls: type[M], config: M | dict[str, Any] | None, what: str) -> M:
-    """Validate a config given as an object, a dict or None (the defaults); ConfigError otherwise."""
-    if type(config) is cls:  # exactly: a subclass would carry settings this component ignores
-        return config  # type: ignore[return-value]
-    if isinstance(config, BaseModel):
-        raise ConfigError(f"{what} takes a {cls.__name__}, not {type(config).__name__}")
-    try:
-        return cls.model_validate(config or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"invalid {what} config: {where}: {err['msg']} (got {err.get('input')!r})") from exc
+    """Validate a config; exactly `cls` (a subclass would carry settings this component ignores)."""
+    return validated_config(cls, config, what, exact=True)
