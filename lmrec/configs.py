@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,7 +12,9 @@ from lmrec.diagnostics import ConfigError
 M = TypeVar("M", bound=BaseModel)
 
 
-def validated_config(cls: type[M], config: BaseModel | dict[str, Any] | None, what: str, *, exact: bool = False) -> M:
+def validated_config(
+    cls: type[M], config: BaseModel | Mapping[str, Any] | None, what: str, *, exact: bool = False
+) -> M:
     """`config` as a validated `cls`: an instance is kept, a dict validated, None gives the defaults.
 
     Args:
@@ -28,9 +31,11 @@ def validated_config(cls: type[M], config: BaseModel | dict[str, Any] | None, wh
         return config  # type: ignore[return-value]
     if isinstance(config, BaseModel):
         raise ConfigError(f"{what} takes a {cls.__name__}, not {type(config).__name__}")
+    if config is not None and not isinstance(config, Mapping):
+        raise ConfigError(f"{what} takes a {cls.__name__} or a dict, not {type(config).__name__}")
     try:
-        return cls.model_validate(config or {})
+        return cls.model_validate(dict(config or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
+        where = ".".join(str(p) for p in err["loc"]) or "value"
         raise ConfigError(f"invalid {what} config: {where}: {err['msg']} (got {err.get('input')!r})") from exc

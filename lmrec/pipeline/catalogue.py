@@ -21,8 +21,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lmrec.configs import validated_config
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset
 from lmrec.diagnostics import ConfigError, DataError
@@ -306,26 +307,6 @@ def _popularity_groups(popularity: np.ndarray) -> tuple[np.ndarray, tuple[str, .
     return codes, (HEAD, TAIL)
 
 
-def validated(model: type[M], data: M | Mapping[str, Any] | None, what: str) -> M:
-    """`data` (an instance, a mapping or None for the defaults) as a validated `model`.
-
-    Raises:
-        ConfigError: naming the first invalid field, its problem and the value given.
-    """
-    if isinstance(data, model):
-        return data
-    if isinstance(data, BaseModel):
-        raise ConfigError(f"{what} takes a {model.__name__}, not {type(data).__name__}")
-    if data is not None and not isinstance(data, Mapping):
-        raise ConfigError(f"{what} takes a {model.__name__} or a dict, not {type(data).__name__}")
-    try:
-        return model.model_validate(dict(data or {}))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or what
-        raise ConfigError(f"invalid {what}: {where}: {err['msg']} (got {err.get('input')!r})") from exc
-
-
 # -- hard rules -----------------------------------------------------------------------------------
 
 Scalar = str | int | float | bool
@@ -377,7 +358,7 @@ class Rules(BaseModel):
     @classmethod
     def make(cls, rules: Rules | Mapping[str, Any] | None) -> Rules:
         """`rules` as validated `Rules`; ConfigError naming the field otherwise."""
-        return validated(cls, rules, "rules")
+        return validated_config(cls, rules, "rules")
 
     @property
     def needs_item_table(self) -> bool:

@@ -41,9 +41,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.stats import rankdata
 
+from lmrec.configs import validated_config
 from lmrec.diagnostics import ConfigError, DataError
 from lmrec.itemlist import ItemList
-from lmrec.pipeline.catalogue import ItemFacts, validated
+from lmrec.pipeline.catalogue import ItemFacts
 
 # Re-exported: rules are applied right before the objectives.
 from lmrec.pipeline.catalogue import Rules as Rules
@@ -87,7 +88,7 @@ class ObjectiveWeights(BaseModel):
             update = dict(override)
         else:
             raise ConfigError(f"weights take an ObjectiveWeights or a dict, not {type(override).__name__}")
-        return validated(ObjectiveWeights, {**self.model_dump(), **update}, "weights")
+        return validated_config(ObjectiveWeights, {**self.model_dump(), **update}, "weights")
 
 
 FairnessTarget = Literal["catalogue", "uniform"] | dict[str, Annotated[float, Field(ge=0.0)]]
@@ -176,7 +177,7 @@ class Reranker(ABC, Generic[C]):
     config: C
 
     def __init__(self, config: C | Mapping[str, Any] | None = None) -> None:
-        self.config = validated(self.config_class, config, f"{self.name} config")  # type: ignore[assignment]
+        self.config = validated_config(self.config_class, config, self.name)  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"

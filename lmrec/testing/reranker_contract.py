@@ -161,9 +161,9 @@ class RerankerContract:
             reranker.rerank(ItemList(np.array(["a", "a"], dtype=object), np.arange(2), np.ones(2)), 1, facts)
         with pytest.raises(DataError, match="row 1, field 'index'"):
             reranker.rerank(make_candidates([0.3, 0.2], [0, 12]), 2, facts)
-        with pytest.raises(ConfigError, match="weights: nolvety"):
+        with pytest.raises(ConfigError, match="weights config: nolvety"):
             reranker.rerank(candidates, 2, facts, weights={"nolvety": 1.0})
-        with pytest.raises(ConfigError, match="weights: value"):
+        with pytest.raises(ConfigError, match="weights config: value"):
             reranker.rerank(candidates, 2, facts, weights={"value": -1.0})
         with pytest.raises(TypeError, match="ItemList"):
             reranker.rerank([0.1, 0.2], 2, facts)  # type: ignore[arg-type]
