@@ -1,0 +1,234 @@
+"""`Pipeline`: one deployed recommender, Candidates -> Score -> Re-rank -> Explore -> Explain.
+
+A `PipelineConfig` (TOML or JSON) names every stage; the CLI, the simulator and the service run the
+same object. Each stage takes and returns an `ItemList`:
+
+1. Candidates: the union of the configured retrievers, each item tagged with its `source`.
+2. Score: the model's relevance for every candidate (items the model cannot score rank below every
+   scored one), the Bayesian head's `uncertainty` when the policy needs one, and `cold` for items
+   with few training interactions.
+3. Re-rank: hard rules (never the user's own history, nothing unavailable, the request's filters),
+   then the re-ranker orders the best `pool` items by its weighted objectives (per-request weights
+   merge over the config's).
+4. Explore: the policy picks the k shown items from the re-ranked list and records each one's exact
+   propensity. It sees the re-ranked order on the relevance scale: the j-th re-ranked item carries the
+   j-th highest relevance of the pool, so temperatures and uncertainties keep their meaning.
+5. Explain: a `reason` per item from the signals that produced it: the retrievers that found it, the
+   objective that lifted it, whether it is an exploration pick, and for sequential models the history
+   item that raised its score most.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lmrec.configs import validated_config
+from lmrec.data.columns import Columns
+from lmrec.data.dataset import Dataset, Histories
+from lmrec.diagnostics import ConfigError
+from lmrec.itemlist import ItemList
+from lmrec.models.base import Recommender
+from lmrec.pipeline.catalogue import GroupField, ItemFacts, apply_rules
+from lmrec.pipeline.explore import create_policy
+from lmrec.pipeline.rerank import LIFT, create_reranker
+from lmrec.pipeline.retrievers import CatalogueSignals, RetrieverConfig, merge, retrieve
+from lmrec.pipeline.uncertainty import BayesianLinearHead
+
+
+class StageConfig(BaseModel):
+    """A named component and its settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    name: str
+    """The component's registered name."""
+
+    config: dict[str, Any] = Field(default_factory=dict)
+    """Its settings (validated by the component's own config class)."""
+
+
+def _default_retrievers() -> list[RetrieverConfig]:
+    return [
+        RetrieverConfig(kind="model", n=200),
+        RetrieverConfig(kind="text", n=50),
+        RetrieverConfig(kind="trending", n=20),
+        RetrieverConfig(kind="fresh", n=20),
+    ]
+
+
+class PipelineConfig(BaseModel):
+    """A whole deployed recommender, declared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    retrievers: list[RetrieverConfig] = Field(default_factory=_default_retrievers)
+    """Candidate sources, merged in this order."""
+
+    reranker: StageConfig = StageConfig(name="mmr", config={"weights": {"diversity": 0.5}})
+    """The re-ranker (`relevance`, `mmr`, `dpp`) and its settings; MMR and DPP need item text vectors."""
+
+    policy: StageConfig = StageConfig(name="greedy")
+    """The exploration policy (`greedy`, `epsilon`, `softmax`, `thompson`, `ucb`, `cold_budget`)."""
+
+    rules: dict[str, Any] = Field(default_factory=dict)
+    """Default hard rules (see `lmrec.pipeline.catalogue.Rules`); a request's filters merge over them."""
+
+    k: int = Field(default=10, ge=1)
+    """Items per response unless the request says otherwise."""
+
+    pool: int = Field(default=30, ge=1)
+    """Items the re-ranker orders and the policy may pick from (at least k)."""
+
+    value: str | None = None
+    """Item field that is business value for the `value` objective (`price*margin`, `price`, an attribute)."""
+
+    group: GroupField | None = None
+    """Item field whose groups get fair exposure (`category`, `category_top`, `brand`, `popularity`)."""
+
+    cold_below: int = Field(default=5, ge=0)
+    """Items with fewer training interactions than this are `cold` (for the cold budget)."""
+
+    explain: Literal["occlusion", "gradient", "attention", "none"] = "occlusion"
+    """How sequential models explain an item by the user's history (`none` skips it)."""
+
+    seed: int = Field(default=0, ge=0)
+    """Seed of the policy's per-request draws."""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> PipelineConfig:
+        """Read a `.toml` or `.json` file."""
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the pipeline config {path}: {exc}") from exc
+        return validated_config(cls, raw, f"pipeline config {path.name}")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One request: a known user, an anonymous session (item ids, oldest first), or both."""
+
+    user_id: str | None = None
+    history: tuple[str, ...] | None = None
+    k: int | None = None
+    request_id: str = "0"
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    weights: Mapping[str, float] | None = None
+
+
+class Pipeline:
+    """Runs requests through the configured stages over one fitted model and its catalogue.
+
+    Args:
+        config: the pipeline's declaration (an object, a dict, or None for the defaults).
+        model: a fitted model (its item vocabulary is the catalogue's).
+        data: the data the model was fitted on (catalogue table, interactions for trending).
+        vectors: unit item text vectors (I, D) for text retrieval, diversity and the Bayesian head.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig | Mapping[str, Any] | None,
+        model: Recommender[Any],
+        data: Dataset,
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        self.config = validated_config(PipelineConfig, config, "pipeline")
+        if model.items != data.items:
+            raise ConfigError("the model was fitted on another catalogue than the pipeline's data")
+        self.model = model
+        self.data = data
+        self.signals = CatalogueSignals(data, vectors)
+        self.facts = ItemFacts.from_dataset(data, vectors, value=self.config.value, group=self.config.group)
+        self.reranker = create_reranker(self.config.reranker.name, self.config.reranker.config)
+        self.policy = create_policy(self.config.policy.name, {"seed": self.config.seed, **self.config.policy.config})
+        self.head: BayesianLinearHead | None = None
+        if getattr(self.policy, "needs_uncertainty", False):
+            if vectors is None:
+                raise ConfigError(f"the {self.policy.name} policy needs item vectors for its uncertainty")
+            self.head = BayesianLinearHead({"dimension": vectors.shape[1]})
+
+    def recommend(self, query: Query) -> ItemList:
+        """The shown list for one request, with `source`, `lift`, `propensity`, `explored`, `reason`."""
+        k = query.k or self.config.k
+        user, history = self._history(query)
+        scores = self.model.score_histories(Histories.from_lists([history], np.array([user])))[0]  # (I,)
+        found: list[tuple[str, np.ndarray]] = [
+            (r.kind, retrieve(r, scores, history, self.signals)) for r in self.config.retrievers
+        ]
+        candidates = self._score(merge(found, self.data), scores)
+        rules = {**self.config.rules, **dict(query.filters), "exclude": tuple(int(i) for i in history)}
+        allowed = apply_rules(candidates, rules, self.facts, self.data)
+        reranked = self.reranker.rerank(allowed, max(k, self.config.pool), self.facts, weights=query.weights)
+        ordered = reranked.with_scores(np.sort(reranked.scores)[::-1])  # the re-ranked order, relevance scale
+        shown = self.policy.select(ordered, k, self.policy.rng(query.request_id))
+        shown = shown.with_scores(candidates.scores[_positions_in(candidates, shown)])  # true relevance back
+        return shown.with_column(Columns.Reason, self._reasons(shown, history))
+
+    def feedback(self, items: np.ndarray, rewards: np.ndarray) -> None:
+        """Teach the Bayesian head from shown items (positions) and their rewards (clicks)."""
+        if self.head is not None and self.signals.vectors is not None:
+            self.head.update(self.signals.vectors[np.asarray(items, dtype=np.int64)], np.asarray(rewards, float))
+
+    def _history(self, query: Query) -> tuple[int, np.ndarray]:
+        user = int(self.model.users.index([query.user_id])[0]) if query.user_id is not None else -1
+        if query.history is not None:
+            positions = self.model.items.index(list(query.history))
+            return user, positions[positions >= 0]
+        return user, self.model.user_histories([query.user_id or ""]).row(0)
+
+    def _score(self, candidates: ItemList, scores: np.ndarray) -> ItemList:
+        relevance = scores[candidates.index].astype(np.float64)
+        if np.isnan(relevance).any():  # found by another source but unscored by the model: rank below
+            floor = np.nanmin(relevance) - 1.0 if (~np.isnan(relevance)).any() else 0.0
+            relevance = np.where(np.isnan(relevance), floor, relevance)
+        out = candidates.with_scores(relevance)
+        out = out.with_column(Columns.Cold, self.signals.counts[candidates.index] < self.config.cold_below)
+        if self.head is not None and self.signals.vectors is not None:
+            mean, std = self.head.predict(self.signals.vectors[candidates.index])
+            out = out.with_scores(relevance + mean).with_column(Columns.Uncertainty, std)
+        return out
+
+    def _reasons(self, shown: ItemList, history: np.ndarray) -> np.ndarray:
+        drivers = self._drivers(shown, history)
+        reasons = []
+        for j in range(len(shown)):
+            parts = [f"found by {shown.column(Columns.Source)[j]}"]
+            lift = str(shown.column(LIFT)[j])
+            if lift != "relevance":
+                parts.append(f"lifted by {lift}")
+            if bool(shown.column(Columns.Explored)[j]):
+                parts.append("exploration pick")
+            if drivers[j] is not None:
+                parts.append(f"because of {drivers[j]}")
+            reasons.append("; ".join(parts))
+        return np.asarray(reasons, dtype=object)
+
+    def _drivers(self, shown: ItemList, history: np.ndarray) -> list[str | None]:
+        explain = getattr(self.model, "explain", None)
+        if explain is None or self.config.explain == "none" or len(history) == 0 or len(shown) == 0:
+            return [None] * len(shown)
+        recent = history[-int(getattr(self.model.config, "max_len", len(history))) :]
+        weights = explain(recent, shown.index, self.config.explain)  # (k, T)
+        best = weights.argmax(axis=1)
+        titles = self.data.item_table[Columns.Title].to_numpy()
+        out: list[str | None] = []
+        for j, t in enumerate(best):
+            item = int(recent[t])
+            out.append(str(titles[item] or self.data.items.ids[item]) if weights[j, t] > 0 else None)
+        return out
+
+
+def _positions_in(candidates: ItemList, shown: ItemList) -> np.ndarray:
+    """Position in `candidates` of each shown item."""
+    where = {int(i): p for p, i in enumerate(candidates.index.tolist())}
+    return np.array([where[int(i)] for i in shown.index], dtype=np.int64)
