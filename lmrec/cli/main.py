@@ -10,6 +10,7 @@ from lmrec.cli.demo import demo_command
 from lmrec.cli.evaluate import evaluate_command
 from lmrec.cli.import_data import import_command
 from lmrec.cli.models import models_command
+from lmrec.cli.ope import ope_command
 from lmrec.cli.recommend import recommend_command
 from lmrec.cli.train import train_command
 
@@ -26,6 +27,7 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
 app.command("models")(models_command)
+app.command("ope")(ope_command)
 
 
 @app.callback()
