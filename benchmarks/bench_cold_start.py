@@ -40,7 +40,10 @@ def main() -> None:
     sasrec = {**BASE["amazon-games"], "epochs": 400, "max_minutes": args.minutes, "seed": args.seed}
     models: dict[str, tuple[str, dict[str, Any]]] = {
         "content": ("content", {}),
-        "sasrec-fused": ("sasrec", {**sasrec, "item_parts": ["id", "text"], "loss": "sampled", "negatives": 1024}),
+        "sasrec-fused": (
+            "sasrec",
+            {**sasrec, "item_parts": ["id", "text"], "id_dropout": 0.5, "loss": "sampled", "negatives": 1024},
+        ),
         "sasrec-id": ("sasrec", {**sasrec, "item_parts": ["id"], "loss": "sampled", "negatives": 1024}),
     }
     config = EvaluationConfig(n_bootstrap=1000)

@@ -214,3 +214,18 @@ def test_removing_the_top_explaining_item_hurts_more_than_a_random_one(ml100k_sa
         random_drops.append(base - without_other)
     assert np.mean(top_drops) > np.mean(random_drops)
     assert np.mean(np.array(top_drops) > np.array(random_drops)) > 0.6
+
+
+def test_id_dropout_teaches_the_model_to_rank_a_new_item_by_its_text() -> None:
+    """Without id dropout a never-seen item competes with warm items that have id vectors on top of
+    their text; hiding ids in training makes text alone score on the same scale."""
+    data = _with_a_new_shoe()
+    new = int(data.items.index(["shoe-new"])[0])
+    users = [f"shoe-{u}" for u in range(20)]
+
+    def mean_rank(id_dropout: float) -> float:
+        model = SASRec({**SMALL, "item_parts": ["id", "text"], "id_dropout": id_dropout}).fit(data)
+        scores = model.score_histories(model.user_histories(users))
+        return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
+
+    assert mean_rank(0.5) < mean_rank(0.0)

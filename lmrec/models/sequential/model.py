@@ -69,6 +69,11 @@ class SASRecConfig(ModelConfig):
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     """Dropout on inputs, attention and feed-forward outputs."""
 
+    id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Share of items whose id vector is hidden in each training step (with other item parts), so
+    the model also learns to score an item from its text or attributes alone, which is all a new
+    item has; raise it (0.3-0.5) when cold-start items matter."""
+
     loss: Literal["full", "sampled"] = "full"
     """`full`: softmax cross-entropy over the whole catalogue; `sampled`: over the target and
     `negatives` uniformly drawn items."""
@@ -173,7 +178,8 @@ class SASRec(Recommender[SASRecConfig]):
         cfg = self.config
         parts: list[ItemPart] = []
         if "id" in self.parts:
-            parts.append(IdEmbedding(n_items, cfg.dim, torch.from_numpy(self.item_popularity > 0)))
+            drop = cfg.id_dropout if len(self.parts) > 1 else 0.0
+            parts.append(IdEmbedding(n_items, cfg.dim, torch.from_numpy(self.item_popularity > 0), drop))
         if "text" in self.parts:
             assert text is not None
             parts.append(TextProjection(torch.from_numpy(text), cfg.dim))

@@ -31,8 +31,9 @@ class IdEmbedding(ItemPart):
 
     known: torch.Tensor
 
-    def __init__(self, n_items: int, dim: int, known: torch.Tensor | None = None) -> None:
+    def __init__(self, n_items: int, dim: int, known: torch.Tensor | None = None, drop: float = 0.0) -> None:
         super().__init__()
+        self.drop = drop  # share of items whose id vector is hidden in each training step
         self.embedding = nn.Embedding(n_items + 1, dim, padding_idx=0)
         nn.init.normal_(self.embedding.weight, std=dim**-0.5)
         mask = torch.ones(n_items + 1, 1) if known is None else torch.cat([torch.ones(1), known.float()]).unsqueeze(1)
@@ -40,7 +41,12 @@ class IdEmbedding(ItemPart):
         self.register_buffer("known", mask)  # (I + 1, 1)
 
     def table(self) -> torch.Tensor:
-        return self.embedding.weight * self.known  # (I + 1, D)
+        mask = self.known  # (I + 1, 1)
+        if self.training and self.drop > 0.0:
+            # item-level dropout: the model must also score items from their other parts alone,
+            # which is all a new item has (DropoutNet, Volkovs et al. 2017)
+            mask = mask * (torch.rand(mask.shape, device=mask.device) >= self.drop)
+        return self.embedding.weight * mask  # (I + 1, D)
 
 
 class TextProjection(ItemPart):
