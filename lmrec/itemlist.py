@@ -14,7 +14,8 @@ from lmrec.data.columns import Columns
 from lmrec.data.vocabulary import Vocabulary
 
 
-def _frozen(values: Any, dtype: Any = None) -> np.ndarray:
+def frozen_array(values: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of `values` as an array."""
     array = np.array(values, dtype=dtype, copy=True)
     array.flags.writeable = False
     return array
@@ -37,15 +38,15 @@ class ItemList:
     columns: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        ids = _frozen(self.ids, object)
+        ids = frozen_array(self.ids, object)
         n = len(ids)
-        index = _frozen(self.index, np.int64)
-        scores = _frozen(self.scores, np.float64)
+        index = frozen_array(self.index, np.int64)
+        scores = frozen_array(self.scores, np.float64)
         if index.shape != (n,) or scores.shape != (n,):
             raise ValueError(f"ItemList ids, index and scores must all have shape ({n},)")
         columns = {}
         for name, values in self.columns.items():
-            array = _frozen(values)
+            array = frozen_array(values)
             if array.shape[:1] != (n,):
                 raise ValueError(f"ItemList column {name!r} has {len(array)} values for {n} items")
             columns[name] = array

@@ -27,7 +27,7 @@ from lmrec.configs import validated_config
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset
 from lmrec.diagnostics import ConfigError, DataError
-from lmrec.itemlist import ItemList
+from lmrec.itemlist import ItemList, frozen_array
 
 #: Group name of items with no category or brand.
 NO_GROUP = "(none)"
@@ -41,12 +41,6 @@ PRICE_TIMES_MARGIN = "price*margin"
 M = TypeVar("M", bound=BaseModel)
 
 GroupField = Literal["category", "category_top", "brand", "popularity"]
-
-
-def _frozen(values: Any, dtype: Any) -> np.ndarray:
-    array = np.array(values, dtype=dtype, copy=True)
-    array.flags.writeable = False
-    return array
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,11 +66,11 @@ class ItemFacts:
     vectors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        popularity = _frozen(self.popularity, np.float64)
+        popularity = frozen_array(self.popularity, np.float64)
         n = len(popularity)
-        value = _frozen(self.value, np.float64)
-        group = _frozen(self.group, np.int64)
-        available = _frozen(self.available, bool)
+        value = frozen_array(self.value, np.float64)
+        group = frozen_array(self.group, np.int64)
+        available = frozen_array(self.available, bool)
         for name, array in (("popularity", popularity), ("value", value), ("group", group), ("available", available)):
             if array.shape != (n,):
                 raise DataError(f"must have shape ({n},) like popularity", field=name, value=array.shape)
