@@ -12,6 +12,7 @@ from lmrec.cli.import_data import import_command
 from lmrec.cli.models import models_command
 from lmrec.cli.ope import ope_command
 from lmrec.cli.recommend import recommend_command
+from lmrec.cli.simulate import simulate_command
 from lmrec.cli.train import train_command
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("evaluate")(evaluate_command)
 app.command("recommend")(recommend_command)
 app.command("models")(models_command)
 app.command("ope")(ope_command)
+app.command("simulate")(simulate_command)
 
 
 @app.callback()

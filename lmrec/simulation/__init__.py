@@ -33,3 +33,41 @@ __all__ = [
     "estimate_all",
     "read_open_bandit",
 ]
+
+# The simulator with known truth (worlds, the recommender under test, the loop and its report).
+from lmrec.simulation.agents import Agent, AgentConfig, HybridHead
+from lmrec.simulation.report import compare_with, plot_simulation, policy_metrics, simulation_report
+from lmrec.simulation.simulator import (
+    SimulationConfig,
+    SimulationResult,
+    compare_policies,
+    simulate,
+)
+from lmrec.simulation.worlds import (
+    SemiSyntheticConfig,
+    SemiSyntheticWorld,
+    ShopWorld,
+    ShopWorldConfig,
+    World,
+    WorldConfig,
+)
+
+__all__ += [
+    "Agent",
+    "AgentConfig",
+    "HybridHead",
+    "SemiSyntheticConfig",
+    "SemiSyntheticWorld",
+    "ShopWorld",
+    "ShopWorldConfig",
+    "SimulationConfig",
+    "SimulationResult",
+    "World",
+    "WorldConfig",
+    "compare_policies",
+    "compare_with",
+    "plot_simulation",
+    "policy_metrics",
+    "simulate",
+    "simulation_report",
+]
