@@ -143,7 +143,8 @@ class SASRec(Recommender[SASRecConfig]):
         device = resolve_device(cfg.device)
         self.network.to(device)
         generator = torch.Generator().manual_seed(cfg.seed)
-        loss = FullSoftmaxLoss() if cfg.loss == "full" else SampledSoftmaxLoss(cfg.negatives, generator)
+        known = torch.from_numpy(self.item_popularity > 0)
+        loss = FullSoftmaxLoss(known) if cfg.loss == "full" else SampledSoftmaxLoss(cfg.negatives, generator, known)
         settings = TrainerSettings(
             epochs=cfg.epochs,
             batch_size=cfg.batch_size,

@@ -67,28 +67,45 @@ def length_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generato
 
 
 class FullSoftmaxLoss(nn.Module):
-    """Cross-entropy over the whole catalogue at every non-padding position."""
+    """Cross-entropy over the catalogue's trained items at every non-padding position.
+
+    Items with no training interaction (`known` False) are left out of the softmax: they can never
+    be a target, so as negatives they would only teach the network to push their content down,
+    which is exactly the content a new item is scored by.
+    """
+
+    unknown: torch.Tensor
+
+    def __init__(self, known: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.register_buffer("unknown", torch.zeros(0, dtype=torch.bool) if known is None else ~known.bool())
 
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """hidden (N, D) and targets (N,) as network rows (>= 1); table (I + 1, D)."""
         logits = hidden @ table[1:].T  # (N, I)
+        if self.unknown.any():
+            logits = logits.masked_fill(self.unknown.to(logits.device), float("-inf"))
         return F.cross_entropy(logits, targets - 1)
 
 
 class SampledSoftmaxLoss(nn.Module):
-    """Cross-entropy over the target and `negatives` uniformly drawn items shared by the batch.
+    """Cross-entropy over the target and `negatives` items drawn uniformly, shared by the batch.
 
-    A drawn negative that equals a row's target is masked out of that row.
+    Negatives are drawn from the items with training interactions (`known`; all when None), for
+    the reason `FullSoftmaxLoss` gives. A drawn negative that equals a row's target is masked out
+    of that row.
     """
 
-    def __init__(self, negatives: int, generator: torch.Generator) -> None:
+    def __init__(self, negatives: int, generator: torch.Generator, known: torch.Tensor | None = None) -> None:
         super().__init__()
         self.negatives = negatives
         self.generator = generator
+        self.rows = None if known is None else torch.nonzero(known.bool()).flatten() + 1  # network rows to draw from
 
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        n_items = table.shape[0] - 1
-        drawn = torch.randint(1, n_items + 1, (self.negatives,), generator=self.generator).to(hidden.device)  # (S,)
+        pool = table.shape[0] - 1 if self.rows is None else len(self.rows)
+        drawn = torch.randint(0, pool, (self.negatives,), generator=self.generator)  # (S,)
+        drawn = (drawn + 1 if self.rows is None else self.rows[drawn]).to(hidden.device)  # network rows
         positive = (hidden * table[targets]).sum(-1, keepdim=True)  # (N, 1)
         negative = hidden @ table[drawn].T  # (N, S)
         negative = negative.masked_fill(drawn.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
