@@ -20,11 +20,18 @@ from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.schema import validate_events, validate_items
 from lmrec.data.splits import leave_last_out
+from lmrec.diagnostics import ConfigError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.model import attribute_tokens
 from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
-from lmrec.models.sequential.trainer import SampledSoftmaxLoss, left_padded, length_batches, trimmed
+from lmrec.models.sequential.trainer import (
+    FullSoftmaxLoss,
+    SampledSoftmaxLoss,
+    left_padded,
+    length_batches,
+    trimmed,
+)
 from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
 
 SMALL = {"dim": 16, "epochs": 40, "eval_every": 5, "patience": 3, "max_len": 10, "learning_rate": 0.005}
@@ -229,3 +236,36 @@ def test_id_dropout_teaches_the_model_to_rank_a_new_item_by_its_text() -> None:
         return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
 
     assert mean_rank(0.5) < mean_rank(0.0)
+
+
+def test_items_without_training_data_are_never_negatives() -> None:
+    """A new item is never a target in training; as a negative it would only teach the network to
+    push its text down, which is all it will be scored by."""
+    table = torch.eye(4)  # items 1..3; item 3 has no training data
+    known = torch.tensor([True, True, False])
+    hidden = torch.tensor([[0.0, 1.0, 0.0, 10.0]])  # would score the unknown item far above the target
+    full = FullSoftmaxLoss(known)(hidden, torch.tensor([1]), table)
+    assert float(full) == pytest.approx(float(torch.log(1 + torch.exp(torch.tensor(-1.0)))))  # items 1 and 2 only
+    sampled = SampledSoftmaxLoss(200, torch.Generator().manual_seed(0), known)
+    # at most 200 draws of item 2 (score 0): log(1 + 200 / e) = 4.3; one draw of item 3 alone would add e^9
+    assert float(sampled(hidden, torch.tensor([1]), table)) < 4.31
+
+
+def test_scoring_by_text_alone_puts_a_new_item_on_the_warm_items_footing() -> None:
+    data = _with_a_new_shoe()
+    new = int(data.items.index(["shoe-new"])[0])
+    users = [f"shoe-{u}" for u in range(20)]
+
+    def mean_rank(output_parts: list[str] | str) -> float:
+        model = SASRec({**SMALL, "item_parts": ["id", "text"], "output_parts": output_parts}).fit(data)
+        scores = model.score_histories(model.user_histories(users))
+        return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
+
+    by_text = mean_rank(["text"])
+    assert by_text < mean_rank("same")
+    assert by_text < 5  # among the ten shoes, whose vectors are their text too
+
+
+def test_output_parts_must_be_among_the_item_parts() -> None:
+    with pytest.raises(ConfigError, match="output_parts"):
+        SASRec({**SMALL, "item_parts": ["id"], "output_parts": ["text"]}).fit(two_tastes())

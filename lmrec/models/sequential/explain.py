@@ -67,20 +67,20 @@ def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.nda
     table = model.item_table()  # (I + 1, D)
     with torch.no_grad():
         hidden = model.network.last_hidden(_rows(variants, t), table)  # (1 + T, D)
-        scores = hidden @ table[torch.from_numpy(targets + 1)].T  # (1 + T, n)
+        scores = hidden @ model.output_table()[torch.from_numpy(targets + 1)].T  # (1 + T, n)
     drops = scores[0:1] - scores[1:]  # (T, n): how much each removal lowers each item's score
     return drops.T.numpy().astype(np.float32)
 
 
 def _gradient(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
     network = model.network
-    table = model.item_table()  # (I + 1, D)
+    table, output = model.item_table(), model.output_table()  # (I + 1, D) each
     rows = _rows([recent], len(recent))  # (1, T)
     out = np.zeros((len(targets), len(recent)), dtype=np.float32)
     for n, item in enumerate(targets):
         inputs = table.clone().requires_grad_(True)  # gradients w.r.t. the input copy of the item vectors
         hidden = network.last_hidden(rows, inputs)  # (1, D)
-        score = hidden[0] @ table[int(item) + 1]
+        score = hidden[0] @ output[int(item) + 1]
         (grad,) = torch.autograd.grad(score, inputs)
         positions = rows[0]  # (T,) network rows of the history
         out[n] = (grad[positions] * table[positions]).sum(dim=1).numpy()  # gradient x input per position

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
+from lmrec.diagnostics import ConfigError
 from lmrec.models.base import ModelConfig, Recommender
 from lmrec.models.sequential.explain import Method
 from lmrec.models.sequential.explain import explain as explain_items
@@ -68,6 +69,12 @@ class SASRecConfig(ModelConfig):
 
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     """Dropout on inputs, attention and feed-forward outputs."""
+
+    output_parts: tuple[Part, ...] | Literal["same"] = "same"
+    """The parts an item is scored by as the next item (its output vector); `same` is `item_parts`.
+    History items are always read with every part. Scoring by `text` (or `attributes`) alone puts
+    a new item, which has no id vector, on the same footing as the items seen in training, and
+    lets a new item be scored without retraining; it must be a subset of the parts used."""
 
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
@@ -157,7 +164,7 @@ class SASRec(Recommender[SASRecConfig]):
         )
         self.report = Trainer(self.network, loss, settings, cfg.seed).fit(data.histories())
         self.network.to("cpu").eval()
-        self._table: torch.Tensor | None = None
+        self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
 
     def _choose_parts(self, data: Dataset) -> tuple[str, ...]:
@@ -187,15 +194,29 @@ class SASRec(Recommender[SASRecConfig]):
         if "attributes" in self.parts:
             assert tokens is not None
             parts.append(AttributeBag(torch.from_numpy(tokens), int(tokens.max(initial=0)), cfg.dim))
-        return SASRecNetwork(ItemEncoder(parts), cfg.max_len, cfg.dim, cfg.layers, cfg.heads, cfg.dropout)
+        chosen = self.parts if cfg.output_parts == "same" else cfg.output_parts
+        missing = sorted(set(chosen) - set(self.parts))
+        if missing:
+            raise ConfigError(f"output_parts {list(chosen)}: {missing} not among the item parts {list(self.parts)}")
+        output = [i for i, part in enumerate(self.parts) if part in chosen]
+        items = ItemEncoder(parts, output)
+        return SASRecNetwork(items, cfg.max_len, cfg.dim, cfg.layers, cfg.heads, cfg.dropout)
 
     # -- scoring ------------------------------------------------------------------------------
 
     def item_table(self) -> torch.Tensor:
-        """Every item's vector, shape (I + 1, D); cached after fit or load."""
+        """Every item's input vector (as a history item), shape (I + 1, D); cached after fit or load."""
+        return self._tables()[0]
+
+    def output_table(self) -> torch.Tensor:
+        """Every item's output vector (as the next item), shape (I + 1, D); cached after fit or load."""
+        return self._tables()[1]
+
+    def _tables(self) -> tuple[torch.Tensor, torch.Tensor]:
         if getattr(self, "_table", None) is None:
             with torch.no_grad():
-                self._table = self.network.items.table().detach()
+                inputs, output = self.network.items.tables()
+            self._table = (inputs.detach(), output.detach())
         assert self._table is not None
         return self._table
 
@@ -211,7 +232,7 @@ class SASRec(Recommender[SASRecConfig]):
     def item_vectors(self) -> np.ndarray:
         """Every item's output vector, shape (I, D): a user's score is user_vector . item_vector."""
         self._check_fitted()
-        return self.item_table()[1:].numpy()
+        return self.output_table()[1:].numpy()
 
     def explain(self, history: np.ndarray, items: np.ndarray, method: Method = "occlusion") -> np.ndarray:
         """Weights of the history items (positions, oldest first) behind each of `items`.

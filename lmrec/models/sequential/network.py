@@ -86,18 +86,35 @@ class AttributeBag(ItemPart):
 
 
 class ItemEncoder(nn.Module):
-    """An item's vector: the sum of its parts (id embedding, projected text, attribute bag)."""
+    """An item's vector: the sum of its parts (id embedding, projected text, attribute bag).
 
-    def __init__(self, parts: list[ItemPart]) -> None:
+    Items have two vectors: the input vector (all parts), read where the item is in a history, and
+    the output vector (the parts listed in `output`, all by default), which scores the item as the
+    next one. Scoring by content parts alone puts a new item, which has no id vector, on the same
+    footing as the items seen in training.
+    """
+
+    def __init__(self, parts: list[ItemPart], output: list[int] | None = None) -> None:
         super().__init__()
         if not parts:
             raise ValueError("an item encoder needs at least one part")
         self.parts = nn.ModuleList(parts)
+        self.output = list(range(len(parts))) if output is None else output
+        if not self.output or not set(self.output) <= set(range(len(parts))):
+            raise ValueError(f"output parts {output} must be a non-empty subset of the {len(parts)} parts")
 
     def table(self) -> torch.Tensor:
-        """Vectors of every item, shape (I + 1, D); row 0 is padding."""
+        """Input vectors of every item, shape (I + 1, D); row 0 is padding."""
+        return self.tables()[0]
+
+    def tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input and output vectors of every item, each (I + 1, D); each part is computed once."""
         tables = [cast(ItemPart, part).table() for part in self.parts]
-        return torch.stack(tables).sum(dim=0) if len(tables) > 1 else tables[0]
+        inputs = torch.stack(tables).sum(dim=0) if len(tables) > 1 else tables[0]
+        if len(self.output) == len(tables):
+            return inputs, inputs
+        chosen = [tables[i] for i in self.output]
+        return inputs, torch.stack(chosen).sum(dim=0) if len(chosen) > 1 else chosen[0]
 
 
 class CausalSelfAttention(nn.Module):
@@ -151,7 +168,7 @@ class SASRecNetwork(nn.Module):
     """Causal self-attention over a user's item sequence; item vectors are shared with the output.
 
     forward(sequence) gives one hidden state per position; the score of item i after position t
-    is hidden[t] . table[i + 1].
+    is hidden[t] . output[i + 1], with `output` the item encoder's output table.
     """
 
     def __init__(self, items: ItemEncoder, max_len: int, dim: int, layers: int, heads: int, dropout: float) -> None:

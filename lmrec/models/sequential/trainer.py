@@ -189,9 +189,9 @@ class Trainer:
             batch = torch.from_numpy(trimmed(rows[chosen])).to(device)  # (B, T + 1)
             inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
             keep = (inputs > 0) & (targets > 0)  # (B, T)
-            table = self.network.items.table()  # (I + 1, D)
+            table, output = self.network.items.tables()  # (I + 1, D) each
             hidden = self.network(inputs, table)  # (B, T, D)
-            loss = self.loss(hidden[keep], targets[keep], table)
+            loss = self.loss(hidden[keep], targets[keep], output)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -209,12 +209,12 @@ class Trainer:
             return float("nan")
         self.network.eval()
         device = self.settings.device
-        table = self.network.items.table()
+        table, output = self.network.items.tables()
         gains = []
         for start in range(0, len(inputs), 1024):
             seq = torch.from_numpy(trimmed(inputs[start : start + 1024])).to(device)  # (B, T)
             target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (B,)
-            scores = self.network.last_hidden(seq, table) @ table.T  # (B, I + 1)
+            scores = self.network.last_hidden(seq, table) @ output.T  # (B, I + 1)
             scores[:, 0] = float("-inf")
             scores.scatter_(1, seq, float("-inf"))  # seen items (and padding) never rank
             own = scores.gather(1, target.unsqueeze(1))  # (B, 1)
