@@ -1,14 +1,18 @@
-"""`lmrec recommend`: top-k items for a user or a session from a saved model."""
+"""`lmrec recommend`: top-k items for a user or a session from a saved model, or through a declared pipeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors_as_exit_codes
+from lmrec.cli.common import console, errors, errors_as_exit_codes
+from lmrec.data.columns import Columns
+
+if TYPE_CHECKING:
+    from lmrec.itemlist import ItemList
 
 
 def recommend_command(
@@ -17,14 +21,34 @@ def recommend_command(
     history: Annotated[
         str | None, typer.Option(help="Comma-separated item ids of an anonymous session, oldest first.")
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="How many items.")] = 10,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, help="How many items (default 10, or the pipeline's k).")
+    ] = None,
     include_seen: Annotated[bool, typer.Option(help="Allow items already in the history.")] = False,
     store: Annotated[
-        str | None, typer.Option(help="Store URL or SQLite path to show item titles from (e.g. lmrec.db).")
+        str | None,
+        typer.Option(
+            help="Store URL or SQLite path to show item titles from (e.g. lmrec.db); with --pipeline, also its data."
+        ),
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Show the history items behind each recommendation (sequential models).")
     ] = False,
+    pipeline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run the request through this pipeline config (TOML or JSON): sources, propensities, reasons.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="--pipeline: the file or folder the model was trained on (else --store).")
+    ] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
+    request_id: Annotated[
+        str, typer.Option(help="--pipeline: request id; the same id draws the same exploring list.")
+    ] = "0",
 ) -> None:
     """Recommend items for a known user or an anonymous session.
 
@@ -35,11 +59,29 @@ def recommend_command(
       lmrec recommend models/content --history "i12,i40,i7"
 
       lmrec recommend demo/models/sasrec --user u0001 --store demo/lmrec.db --explain
+
+      lmrec recommend demo/models/ease --user u0001 --store demo/lmrec.db --pipeline pipeline.toml
+
+    With --pipeline the request runs the whole declared pipeline (retrievers, rules, re-ranker,
+    exploration policy, explanations) over the model and the data it was trained on (--data, or
+    --store as for `lmrec train`), and each item shows the retrievers that found it, its propensity,
+    whether it is an exploration pick and its reason. Stages that read item text vectors (text
+    retriever, mmr, dpp, thompson, ucb) embed the catalogue with the default language model.
     """
     from lmrec.models import load_model
 
     if user is None and history is None:
         raise typer.BadParameter("give --user, --history or both")
+    if pipeline is not None:
+        if include_seen:
+            raise typer.BadParameter("a pipeline never shows the user's own history; drop --include-seen")
+        with errors_as_exit_codes():
+            shown, name = _through_pipeline(pipeline, model_dir, user, history, k, data, store, format, request_id)
+        _print_pipeline(shown, f"{name}: top {len(shown)} for {user or 'session'}")
+        return
+    if data is not None or format is not None:
+        raise typer.BadParameter("--data and --format only apply with --pipeline")
+    k = k or 10
     with errors_as_exit_codes():
         model = load_model(model_dir)
         items = history.split(",") if history else None
@@ -61,8 +103,64 @@ def recommend_command(
     console.print(table)
 
 
+def _through_pipeline(
+    path: Path,
+    model_dir: Path,
+    user: str | None,
+    history: str | None,
+    k: int | None,
+    data: Path | None,
+    store: str | None,
+    format: str | None,
+    request_id: str,
+) -> tuple[ItemList, str]:
+    """The shown list of one request through the pipeline declared in `path`, and its title."""
+    from lmrec.cli.data_source import load_data
+    from lmrec.diagnostics import ConfigError
+    from lmrec.models import load_model
+    from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
+
+    config = PipelineConfig.from_file(path)
+    model = load_model(model_dir)
+    with errors.status("reading the data the model was trained on"):
+        dataset = load_data(data, store, format)
+    if dataset.items != model.items:
+        raise ConfigError(
+            f"the model in {model_dir} knows {len(model.items):,} items but the data has {dataset.n_items:,} "
+            "(or others); a pipeline needs the data the model was trained on: retrain with `lmrec train`"
+        )
+    vectors = None
+    if config.needs_item_vectors():
+        from lmrec.encoders import EncoderConfig, embed_texts
+
+        with errors.status(f"embedding {dataset.n_items:,} item texts for the pipeline's stages"):
+            vectors = embed_texts(dataset.item_text(), EncoderConfig())
+    items = tuple(history.split(",")) if history else None
+    query = Query(user_id=user, history=items, k=k, request_id=request_id)
+    shown = Pipeline(config, model, dataset, vectors).recommend(query)
+    titles = dataset.item_table[Columns.Title].to_numpy()[shown.index]
+    return shown.with_column(Columns.Title, titles), f"{model.name} pipeline, {config.policy.name} policy"
+
+
+def _print_pipeline(shown: ItemList, title: str) -> None:
+    table = Table(title=title, show_edge=False)
+    for column in ("rank", "item", "title", "score", "source", "propensity", "explored", "reason"):
+        table.add_column(column, justify="right" if column in ("rank", "score", "propensity") else "left")
+    for rank in range(len(shown)):
+        table.add_row(
+            str(rank + 1),
+            str(shown.ids[rank]),
+            str(shown.column(Columns.Title)[rank]),
+            f"{shown.scores[rank]:.4f}",
+            str(shown.column(Columns.Source)[rank]),
+            f"{shown.column(Columns.Propensity)[rank]:.4f}",
+            "yes" if shown.column(Columns.Explored)[rank] else "no",
+            str(shown.column(Columns.Reason)[rank]),
+        )
+    console.print(table)
+
+
 def _titles(store: str) -> dict[str, str]:
-    from lmrec.data.columns import Columns
     from lmrec.data.store import Store
 
     frame = Store.open(store, migrate=False).items_frame()

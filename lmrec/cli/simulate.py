@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, write_json
 
+if TYPE_CHECKING:
+    from lmrec.pipeline.pipeline import PipelineConfig
+    from lmrec.simulation.agents import Agent
+    from lmrec.simulation.simulator import SimulationConfig, SimulationResult
+    from lmrec.simulation.worlds import World
+
 SCOPES = ("world", "agent", "simulation")
 
 
 def simulate_command(
-    policy: Annotated[
-        list[str], typer.Option("--policy", "-p", help="Policy name (repeat to compare), or `all` for every one.")
-    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSON file for the results.")],
+    policy: Annotated[
+        list[str] | None,
+        typer.Option("--policy", "-p", help="Policy name (repeat to compare), or `all` for every one."),
+    ] = None,
+    pipeline: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also run this pipeline config (TOML or JSON) request by request, as `pipeline-POLICY`.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     data: Annotated[
         Path | None, typer.Option(help="Dataset file or folder to build a semi-synthetic world from.")
     ] = None,
@@ -58,11 +73,19 @@ def simulate_command(
     `policies` -> name -> metrics (cumulative_reward, regret, ctr, ctr_windows, coverage,
     new_items, diversity, ...) and `vs_greedy` -> name -> lift and ratios against greedy.
 
+    --pipeline runs a whole declared pipeline (the object `lmrec recommend --pipeline` runs) beside
+    them, on the same users and random numbers, under the name `pipeline-POLICY`: its model is --model
+    fitted on the world's history, its item vectors (when a stage needs them) the agent's. It serves
+    one request at a time and learns after each, so it is far slower than the batched policies
+    (milliseconds per request): give it thousands of rounds, not 100,000.
+
     Examples:
 
       lmrec simulate --world shop --policy greedy --policy thompson --rounds 20000 --output sim.json
 
       lmrec simulate --data ../shared/data/ml-1m --policy all --rounds 100000 --seed 0 --output ml1m.json
+
+      lmrec simulate --world shop --policy greedy --pipeline pipeline.toml --rounds 5000 --output sim.json
     """
     from lmrec.diagnostics import ConfigError
     from lmrec.simulation.agents import Agent
@@ -70,7 +93,10 @@ def simulate_command(
     from lmrec.simulation.simulator import DEFAULT_POLICY_CONFIGS, compare_policies, policy_names, simulation_config
 
     with errors_as_exit_codes():
-        names = policy_names(policy)
+        if not policy and pipeline is None:
+            raise ConfigError("give --policy, --pipeline or both")
+        names = policy_names(policy) if policy else []
+        declared = _pipeline_config(pipeline)
         scoped = _scoped(parse_settings(config, set_), names)
         logged = {"log": True} if log_dir is not None else {}
         sim = simulation_config(
@@ -82,8 +108,9 @@ def simulate_command(
             data, world, format, {"horizon": rounds, "seed": seed, "drift": drift, "max_users": max_users},
             new_share, shop_users, shop_items, scoped["world"],
         )  # fmt: skip
-        with errors.status("fitting the recommender on the world's history"):
-            agent.fit(the_world)
+        if names or (declared is not None and declared.needs_item_vectors()):
+            with errors.status("fitting the recommender on the world's history"):
+                agent.fit(the_world)
         configs = {n: {**DEFAULT_POLICY_CONFIGS.get(n, {}), **scoped[n]} for n in names}
         slow = [n for n in names if n in ("thompson", "softmax")]
         if sim.log and slow:
@@ -91,9 +118,15 @@ def simulate_command(
                 f"exact propensities of {', '.join(slow)} cost milliseconds per request; "
                 "log them from the Python API (lmrec.simulation.simulate with log=True) on a shorter horizon"
             )
-        with errors.status(f"simulating {len(names)} policies x {rounds:,} requests"):
-            results = compare_policies(the_world, agent, configs, sim)
+        results = {}
+        if names:
+            with errors.status(f"simulating {len(names)} policies x {rounds:,} requests"):
+                results = compare_policies(the_world, agent, configs, sim)
         settings = {"simulation": sim.model_dump(mode="json"), "agent": agent.config.model_dump(mode="json")}
+        if declared is not None:
+            name, results[name] = _run_pipeline(declared, the_world, agent, sim)
+            configs[name] = declared.model_dump(mode="json")
+            settings["pipeline"] = {"file": str(pipeline), "name": name}
         payload = simulation_report(results, world=the_world.describe(), settings=settings, policy_configs=configs)
     write_json(output, payload)
     if log_dir is not None:
@@ -102,6 +135,32 @@ def simulate_command(
     plot_simulation(payload, picture, title=f"{data.name if data else world}: {rounds:,} requests, seed {seed}")
     _print_table(payload)
     console.print(f"results written to {output} and {picture}")
+
+
+def _pipeline_config(path: Path | None) -> PipelineConfig | None:
+    from lmrec.pipeline.pipeline import PipelineConfig
+
+    return PipelineConfig.from_file(path) if path is not None else None
+
+
+def _run_pipeline(
+    declared: PipelineConfig, world: World, agent: Agent, sim: SimulationConfig
+) -> tuple[str, SimulationResult]:
+    """The pipeline's run, with --model fitted on the world's history and the agent's item vectors."""
+    from lmrec.diagnostics import ConfigError
+    from lmrec.simulation.pipeline_loop import pipeline_name, simulate_pipeline, world_pipeline
+
+    vectors = None
+    if declared.needs_item_vectors():
+        vectors = agent.vectors
+        if vectors.shape[1] == 0:
+            raise ConfigError("the pipeline's stages need item vectors, and --item-vectors none gives none")
+    name = pipeline_name(declared)
+    cfg = agent.config
+    with errors.status(f"fitting {cfg.ranker} for the pipeline on the world's history"):
+        runnable = world_pipeline(world, declared, ranker=cfg.ranker, ranker_config=cfg.ranker_config, vectors=vectors)
+    with errors.status(f"running {name}, one request at a time ({sim.rounds:,} requests)"):
+        return name, simulate_pipeline(world, runnable, sim, name=name)
 
 
 def _write_logs(folder: Path, results: dict[str, Any]) -> None:

@@ -3,11 +3,13 @@
 A `PipelineConfig` (TOML or JSON) names every stage; the CLI, the simulator and the service run the
 same object. Each stage takes and returns an `ItemList`:
 
-1. Candidates: the union of the configured retrievers, each item tagged with its `source`.
+1. Candidates: the union of the configured retrievers, each item tagged with its `source`; no source
+   spends its n on an item of the user's history or of the request's `exclude` rule.
 2. Score: the model's relevance for every candidate (items the model cannot score rank below every
    scored one), the Bayesian head's `uncertainty` when the policy needs one, and `cold` for items
    with few training interactions.
-3. Re-rank: hard rules (never the user's own history, nothing unavailable, the request's filters),
+3. Re-rank: hard rules (never the user's own history, nothing unavailable, the request's filters; a
+   request's `exclude` adds to the history),
    then the re-ranker orders the best `pool` items by its weighted objectives (per-request weights
    merge over the config's).
 4. Explore: the policy picks the k shown items from the re-ranked list and records each one's exact
@@ -36,7 +38,7 @@ from lmrec.data.dataset import Dataset, Histories
 from lmrec.diagnostics import ConfigError
 from lmrec.itemlist import ItemList
 from lmrec.models.base import Recommender
-from lmrec.pipeline.catalogue import GroupField, ItemFacts, apply_rules
+from lmrec.pipeline.catalogue import GroupField, ItemFacts, Rules, apply_rules
 from lmrec.pipeline.explore import create_policy
 from lmrec.pipeline.rerank import LIFT, create_reranker
 from lmrec.pipeline.retrievers import CatalogueSignals, RetrieverConfig, merge, retrieve
@@ -102,6 +104,16 @@ class PipelineConfig(BaseModel):
     seed: int = Field(default=0, ge=0)
     """Seed of the policy's per-request draws."""
 
+    def needs_item_vectors(self) -> bool:
+        """Whether a stage reads item text vectors: a `text` retriever, the `mmr` or `dpp` re-ranker
+        (diversity, which a request may weigh), or a policy with the Bayesian head's uncertainty."""
+        policy = create_policy(self.policy.name, {"seed": self.seed, **self.policy.config})
+        return (
+            any(r.kind == "text" for r in self.retrievers)
+            or self.reranker.name in ("mmr", "dpp")
+            or bool(getattr(policy, "needs_uncertainty", False))
+        )
+
     @classmethod
     def from_file(cls, path: str | Path) -> PipelineConfig:
         """Read a `.toml` or `.json` file."""
@@ -162,11 +174,13 @@ class Pipeline:
         k = query.k or self.config.k
         user, history = self._history(query)
         scores = self.model.score_histories(Histories.from_lists([history], np.array([user])))[0]  # (I,)
+        rules = Rules.make({**self.config.rules, **dict(query.filters)})
+        blocked = np.union1d(history, np.asarray(rules.exclude, dtype=np.int64))  # the history and the request's
         found: list[tuple[str, np.ndarray]] = [
-            (r.kind, retrieve(r, scores, history, self.signals)) for r in self.config.retrievers
+            (r.kind, retrieve(r, scores, history, self.signals, blocked)) for r in self.config.retrievers
         ]
         candidates = self._score(merge(found, self.data), scores)
-        rules = {**self.config.rules, **dict(query.filters), "exclude": tuple(int(i) for i in history)}
+        rules = rules.model_copy(update={"exclude": tuple(blocked.tolist())})
         allowed = apply_rules(candidates, rules, self.facts, self.data)
         reranked = self.reranker.rerank(allowed, max(k, self.config.pool), self.facts, weights=query.weights)
         ordered = reranked.with_scores(np.sort(reranked.scores)[::-1])  # the re-ranked order, relevance scale

@@ -74,20 +74,29 @@ class CatalogueSignals:
 
 
 def retrieve(
-    config: RetrieverConfig, model_scores: np.ndarray, history: np.ndarray, signals: CatalogueSignals
+    config: RetrieverConfig,
+    model_scores: np.ndarray,
+    history: np.ndarray,
+    signals: CatalogueSignals,
+    exclude: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Item positions found by one source, best first, never an item of `history`."""
+    """Item positions found by one source, best first, never an item of `exclude` (default: `history`).
+
+    Excluded items never take a place among a source's n, so a request's exclusions (items not yet
+    released, say) do not crowd out the items it may be shown.
+    """
+    exclude = history if exclude is None else exclude
     if config.kind == "model":
-        return top_k_positions(model_scores, config.n, exclude=history)
+        return top_k_positions(model_scores, config.n, exclude=exclude)
     if config.kind == "text":
         if signals.vectors is None or len(history) == 0:
             return np.empty(0, dtype=np.int64)
         query = signals.vectors[history[-config.recent :]].mean(axis=0)  # (D,)
-        return top_k_positions(signals.vectors @ query, config.n, exclude=history)
+        return top_k_positions(signals.vectors @ query, config.n, exclude=exclude)
     if config.kind == "trending":
-        return top_k_positions(signals.trending(config.half_life_days), config.n, exclude=history)
+        return top_k_positions(signals.trending(config.half_life_days), config.n, exclude=exclude)
     fresh = signals.newest_first[signals.counts[signals.newest_first] <= config.max_interactions]
-    return fresh[~np.isin(fresh, history)][: config.n]
+    return fresh[~np.isin(fresh, exclude)][: config.n]
 
 
 def merge(found: list[tuple[str, np.ndarray]], data: Dataset) -> ItemList:
