@@ -113,6 +113,11 @@ class ObjectiveConfig(RerankerConfig):
     """Target share of the list per group: `catalogue` (each group's share of the catalogue),
     `uniform`, or shares by group name (unnamed groups get 0)."""
 
+    head: int = Field(default=0, ge=0)
+    """The first `head` places go to the most relevant candidates, as they are; the objectives then
+    fill the rest, with diversity and fairness counted against the head too. The top places carry
+    most of a list's clicks (and of NDCG), so protecting them buys diversity further down cheaply."""
+
 
 C = TypeVar("C", bound=RerankerConfig)
 
@@ -330,8 +335,11 @@ def _targets(facts: ItemFacts, group: np.ndarray, target: FairnessTarget) -> np.
     return shares / total if total > 0 else shares
 
 
-def greedy(terms: Terms, m: int, diversity: Diversity | None) -> tuple[np.ndarray, list[str], list[float]]:
-    """Pick m candidates one by one, each maximising quality + diversity term + fairness term.
+def greedy(
+    terms: Terms, m: int, diversity: Diversity | None, head: int = 0
+) -> tuple[np.ndarray, list[str], list[float]]:
+    """Pick m candidates one by one, each maximising quality + diversity term + fairness term;
+    the first `head` picks are the most relevant candidates.
 
     Ties go to the earliest candidate, i.e. the most relevant one, then the first in input order.
     """
@@ -349,7 +357,7 @@ def greedy(terms: Terms, m: int, diversity: Diversity | None) -> tuple[np.ndarra
         }
         objective = quality + parts["diversity"] + parts["fairness"]  # (n,)
         objective[chosen] = -np.inf
-        j = int(np.argmax(objective))
+        j = int(np.argmax(objective)) if t >= head else t  # candidates come in relevance order
         lifts.append(_lift(terms, j, int(np.argmin(chosen)), parts))
         gains.append(float(objective[j]))
         order[t] = j
@@ -437,7 +445,7 @@ class MMR(Reranker[MMRConfig]):
 
     def _order(self, terms: Terms, m: int) -> tuple[np.ndarray, list[str], list[float]]:
         redundancy = Redundancy(terms.vectors, terms.weights.diversity) if terms.vectors is not None else None
-        return greedy(terms, m, redundancy)
+        return greedy(terms, m, redundancy, self.config.head)
 
 
 class DPPConfig(ObjectiveConfig):
@@ -505,7 +513,7 @@ class DPP(Reranker[DPPConfig]):
         volume = None
         if terms.vectors is not None:
             volume = Volume(terms.vectors, terms.weights.diversity, self.config.epsilon, m)
-        return greedy(terms, m, volume)
+        return greedy(terms, m, volume, self.config.head)
 
 
 #: Every re-ranker by name.

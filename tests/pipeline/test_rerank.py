@@ -223,6 +223,22 @@ def test_high_diversity_never_shows_two_near_duplicates_on_top(name: str) -> Non
 
 
 @pytest.mark.parametrize("name", ["mmr", "dpp"])
+def test_a_protected_head_keeps_the_top_places_and_is_diversified_against(name: str) -> None:
+    candidates, facts = near_duplicates()
+    # with the top two protected, A and A' lead although they are near duplicates ...
+    out = create_reranker(name, {"head": 2, "weights": {"diversity": 2.0}}).rerank(candidates, 4, facts)
+    assert out.ids[:2].tolist() == ["c0", "c1"]
+    assert out.column(LIFT)[:2].tolist() == ["relevance", "relevance"]
+    # ... and the rest is chosen against them: the same picks as an unprotected run after A, A'
+    assert sorted(out.ids[2:].tolist()) == ["c2", "c3"]
+    whole = create_reranker(name, {"head": 4, "weights": {"diversity": 2.0}}).rerank(candidates, 4, facts)
+    assert whole.ids.tolist() == ["c0", "c1", "c2", "c3"]  # a head as long as the list is pure relevance
+    # diversity still acts after a one-item head: A' is pushed below B
+    one = create_reranker(name, {"head": 1, "weights": {"diversity": 2.0}}).rerank(candidates, 3, facts)
+    assert one.ids.tolist()[:2] == ["c0", "c2"]
+
+
+@pytest.mark.parametrize("name", ["mmr", "dpp"])
 def test_uniform_fairness_over_two_groups_gives_two_of_each(name: str) -> None:
     group = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     facts = ItemFacts(np.ones(8), np.zeros(8), group, ("a", "b"), np.ones(8, bool))
