@@ -127,7 +127,7 @@ def table(payload: dict[str, Any]) -> str:
         low, high = d["interval"]
         lines.append(
             f"- {split_name}: tuned − frozen NDCG@10 = {d['diff']:+.4f} (95% CI {low:+.4f} to {high:+.4f}), "
-            f"{row['relative_ndcg_change']:+.1%} relative (target for cold items: +10%)"
+            f"{row['relative_ndcg_change']:+.1%} relative" + (" (target: +10%)" if split_name == "cold" else "")
         )
     return "\n".join(lines)
 
