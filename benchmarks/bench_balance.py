@@ -7,7 +7,8 @@ their interactions, because launches are disproportionately the items people wan
 amazon-games' held-back games are mostly long-tail items each wanted by a handful of users, whom
 exploration cannot find in 100 impressions, so it gains nothing there). The recommender under test
 is the same for every policy (`lmrec.simulation.agents.Agent`: EASE on the history plus the online
-hybrid Bayesian head), and every policy meets the same users and the same random numbers. Targets of issue #4, point 5, checked per policy against greedy:
+hybrid Bayesian head), and every policy meets the same users and the same random numbers. Targets
+of issue #4, point 5, checked per policy against greedy:
 
 - at least 10% more clicks;
 - new items reach 100 impressions at least 5x sooner (Kaplan–Meier medians; a lower bound when
