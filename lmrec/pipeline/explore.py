@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -439,6 +439,14 @@ class ColdBudgetConfig(PolicyConfig):
     rate: float = Field(default=0.2, ge=0.0, le=1.0)
     """Probability that each reserved slot, independently, holds a cold item (within the budget)."""
 
+    pick: Literal["uniform", "ucb"] = "uniform"
+    """Which cold items fill the budget slots: uniform draws without replacement, or `ucb`: the cold
+    items in order of score + pick_beta · uncertainty (aimed at the users the posterior says are the
+    likeliest to click them, so an exploration slot also earns clicks and teaches more)."""
+
+    pick_beta: float = Field(default=0.0, ge=0.0)
+    """Weight of the uncertainty in the `ucb` pick order (0: by score alone)."""
+
     @field_validator("slots")
     @classmethod
     def _sorted_slots(cls, value: tuple[int, ...]) -> tuple[int, ...]:
@@ -464,7 +472,7 @@ class ColdBudgetConfig(PolicyConfig):
 
 
 class ColdBudget(Policy[ColdBudgetConfig]):
-    """Reserves up to `budget` slots, at the configured positions, for uniformly drawn cold items.
+    """Reserves up to `budget` slots, at the configured positions, for cold items.
 
     Construction, with m slots, warm candidates W (cold False or no `cold` column) and cold ones K:
     1. each reserved position s < m is flagged with probability `rate`, in increasing order, while
@@ -472,12 +480,14 @@ class ColdBudget(Policy[ColdBudgetConfig]):
     2. the inner policy orders W into a list of min(m, |W|) items, independently of step 1;
     3. unflagged slots take the inner list in order (its last items are pushed out by flagged
        slots); flagged slots, and unflagged ones left once the inner list runs out (when |W| < m),
-       take uniform draws without replacement from K in slot order.
+       take uniform draws without replacement from K in slot order (`pick="uniform"`), or K's items
+       in order of score + pick_beta · uncertainty (`pick="ucb"`: the r-th such slot takes the r-th).
     Cold items never come through the inner policy, so at most `budget` slots go to them unless
     there are too few warm items. Because steps 1 and 2 are independent,
 
         P(w at slot j) = Σ_s P_inner(w at slot s) · P(unflagged slot j is the s-th unflagged slot),
-        P(c at slot j) = P(slot j draws from K) / |K|   (c in K).
+        P(c at slot j) = P(slot j draws from K) / |K|          (c in K, uniform),
+        P(c at slot j) = P(slot j is the r-th draw from K)      (c the r-th of K, ucb).
 
     Budget picks are marked explored; warm items keep the inner policy's flag.
     """
@@ -488,11 +498,19 @@ class ColdBudget(Policy[ColdBudgetConfig]):
     def __init__(self, config: ColdBudgetConfig | dict[str, Any] | None = None) -> None:
         super().__init__(config)
         self.inner: Policy[Any] = create_policy(self.config.inner, self.config.inner_config)
-        self.needs_uncertainty = self.inner.needs_uncertainty
+        picks_by_uncertainty = self.config.pick == "ucb" and self.config.pick_beta > 0
+        self.needs_uncertainty = self.inner.needs_uncertainty or picks_by_uncertainty
 
     def _split(self, c: Candidates, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Warm positions, cold positions (in pick order when it is `ucb`), slot rates and the cap."""
         cold = np.zeros(len(c), dtype=bool) if c.cold is None else c.cold
         warm, frozen = np.flatnonzero(~cold), np.flatnonzero(cold)
+        if self.config.pick == "ucb" and len(frozen):
+            index = c.scores[frozen]
+            if self.config.pick_beta > 0:
+                assert c.uncertainty is not None  # checked by _prepare
+                index = index + self.config.pick_beta * c.uncertainty[frozen]
+            frozen = frozen[np.argsort(-index, kind="stable")]
         rates = np.zeros(m)
         rates[[s for s in self.config.slots if s < m]] = self.config.rate
         return warm, frozen, rates, min(self.config.budget, len(frozen))
@@ -505,7 +523,11 @@ class ColdBudget(Policy[ColdBudgetConfig]):
         out = np.zeros((len(c), m))
         if m_warm:
             out[warm] = self.inner._probabilities(c.take(warm), m_warm) @ landing
-        if len(frozen):
+        if len(frozen) and self.config.pick == "ucb":
+            ranks = maths.pool_rank_probabilities(rates, cap, m_warm)  # (m, m): r-th pick at slot j
+            r = min(len(frozen), m)
+            out[frozen[:r]] = ranks[:r]
+        elif len(frozen):
             out[frozen] = (flagged + overflow) / len(frozen)
         return out
 
@@ -518,7 +540,7 @@ class ColdBudget(Policy[ColdBudgetConfig]):
         if m_warm:
             main, main_explored = self.inner._sample(c.take(warm), m_warm, rng, size)
             main = warm[main]
-        return maths.assemble_slots(flags, main, main_explored, frozen, rng)
+        return maths.assemble_slots(flags, main, main_explored, frozen, rng, ordered=self.config.pick == "ucb")
 
 
 #: Every policy by name.

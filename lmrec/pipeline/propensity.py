@@ -181,6 +181,33 @@ def compaction(kept: np.ndarray, n_main: int | None = None) -> tuple[np.ndarray,
     return landing[:n_main], landing[n_main:].sum(axis=0)
 
 
+def pool_rank_probabilities(rates: np.ndarray, cap: int, n_main: int) -> np.ndarray:
+    """P[r, j] = P(slot j takes the pool's r-th pick), shape (m, m), for the slots `assemble_slots` fills.
+
+    Slot j draws from the pool when it is flagged, or unflagged once the main list (n_main items)
+    has run out; with e flagged slots before j, the pool picks before it are e flagged ones plus
+    max(0, j - e - n_main) overflow ones. The e is tracked exactly as in `capped_flag_probabilities`.
+    Summed over r this is flagged + overflow of `compaction`; with an ordered pool (the r-th pick is
+    a fixed item) row r is that item's slot distribution.
+    """
+    m = len(rates)
+    open_ = np.arange(m + 1) < cap  # (m+1,)
+    f = np.zeros(m + 1)
+    f[0] = 1.0
+    out = np.zeros((m, m))
+    for j in range(m):
+        go = f * np.where(open_, rates[j], 0.0)  # (m+1,): flagged here, by e flagged before
+        stay = f - go
+        e = np.arange(m + 1)
+        before = e + np.maximum(0, j - e - n_main)  # pool picks before slot j
+        from_pool = go + np.where(j - e >= n_main, stay, 0.0)
+        live = (from_pool > 0) & (before < m)
+        np.add.at(out, (before[live], np.full(int(live.sum()), j)), from_pool[live])
+        f = stay
+        f[1:] += go[:-1]
+    return out
+
+
 def ordered_draws(rng: np.random.Generator, n: int, m: int, size: int) -> np.ndarray:
     """`size` uniform ordered draws of min(m, n) of range(n) without replacement, shape (size, min(m, n))."""
     keys = rng.random((size, n))
@@ -191,10 +218,16 @@ def ordered_draws(rng: np.random.Generator, n: int, m: int, size: int) -> np.nda
 
 
 def assemble_slots(
-    flags: np.ndarray, main: np.ndarray, main_explored: np.ndarray, pool: np.ndarray, rng: np.random.Generator
+    flags: np.ndarray,
+    main: np.ndarray,
+    main_explored: np.ndarray,
+    pool: np.ndarray,
+    rng: np.random.Generator,
+    ordered: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fill m slots per draw: flagged slots take uniform draws without replacement from `pool` in slot
-    order; the other slots take the `main` list in order, and once it runs out they also draw from the pool.
+    order (or, when `ordered`, the pool's items in the order given); the other slots take the `main`
+    list in order, and once it runs out they also draw from the pool.
 
     flags: (size, m) bool; main: (size, m_main) positions; pool: (r,) positions. Returns positions
     (size, m) and explored (size, m): flagged picks are exploration, overflow picks are not.
@@ -210,7 +243,8 @@ def assemble_slots(
         positions = main[rows, safe]
         explored |= ~from_pool & main_explored[rows, safe]
     if from_pool.any():
-        draws = pool[ordered_draws(rng, len(pool), m, size)]  # (size, min(m, r))
+        order = np.tile(np.arange(min(m, len(pool))), (size, 1)) if ordered else None
+        draws = pool[ordered_draws(rng, len(pool), m, size) if order is None else order]  # (size, min(m, r))
         pick = np.clip(np.cumsum(from_pool, axis=1) - 1, 0, draws.shape[1] - 1)
         positions = np.where(from_pool, draws[rows, pick], positions)
     return positions, explored

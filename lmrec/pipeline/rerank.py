@@ -17,8 +17,8 @@ already picked, each on a comparable scale over the n scored candidates:
 - novelty nov_i: x_i = -log(max(pop_i, 1) / Σ_catalogue pop), min-max scaled to [0, 1] over the
   candidates (0 when all are equal): the long tail scores 1, the most popular candidate 0;
 - value val_i = v_i / max_j |v_j| over the candidates, in [-1, 1] (0 when all are 0);
-- diversity: MMR uses the redundancy max_{j in Y} cos(i, j) (0 while Y is empty); DPP the log of
-  the volume item i adds to Y's item vectors (see `DPP`);
+- diversity: MMR uses the redundancy max_{j in Y} cos(i, j), or with `redundancy="mean"` the mean
+  cosine to Y (0 while Y is empty); DPP the log of the volume item i adds to Y's item vectors (see `DPP`);
 - fairness fair_i = clip(τ_g (|Y| + 1) - count_g(Y), 0, 1) for g = group(i): how far g would still be
   below its target share τ_g of the list's slots once this slot is filled. Targets are proportional
   to the catalogue's group sizes, uniform, or given by name; they are renormalised over the groups
@@ -117,6 +117,12 @@ class ObjectiveConfig(RerankerConfig):
     """The first `head` places go to the most relevant candidates, as they are; the objectives then
     fill the rest, with diversity and fairness counted against the head too. The top places carry
     most of a list's clicks (and of NDCG), so protecting them buys diversity further down cheaply."""
+
+    position_discount: bool = False
+    """Weigh the per-item objectives (relevance, novelty, value) of place t (0-based) by the DCG
+    discount 1 / log2(t + 2), leaving the list terms (diversity, fairness) whole: a place further down
+    carries less of the list's value, so it is the cheaper one to spend on diversity. The smooth
+    counterpart of `head`."""
 
 
 C = TypeVar("C", bound=RerankerConfig)
@@ -336,10 +342,11 @@ def _targets(facts: ItemFacts, group: np.ndarray, target: FairnessTarget) -> np.
 
 
 def greedy(
-    terms: Terms, m: int, diversity: Diversity | None, head: int = 0
+    terms: Terms, m: int, diversity: Diversity | None, head: int = 0, discount: bool = False
 ) -> tuple[np.ndarray, list[str], list[float]]:
     """Pick m candidates one by one, each maximising quality + diversity term + fairness term;
-    the first `head` picks are the most relevant candidates.
+    the first `head` picks are the most relevant candidates, and with `discount` the quality of
+    place t is weighed by 1 / log2(t + 2).
 
     Ties go to the earliest candidate, i.e. the most relevant one, then the first in input order.
     """
@@ -355,10 +362,11 @@ def greedy(
             "diversity": diversity.term() if diversity is not None else np.zeros(n),
             "fairness": terms.fairness(counts, t),
         }
-        objective = quality + parts["diversity"] + parts["fairness"]  # (n,)
+        scale = 1.0 / np.log2(t + 2.0) if discount else 1.0
+        objective = scale * quality + parts["diversity"] + parts["fairness"]  # (n,)
         objective[chosen] = -np.inf
         j = int(np.argmax(objective)) if t >= head else t  # candidates come in relevance order
-        lifts.append(_lift(terms, j, int(np.argmin(chosen)), parts))
+        lifts.append(_lift(terms, j, int(np.argmin(chosen)), parts, scale))
         gains.append(float(objective[j]))
         order[t] = j
         chosen[j] = True
@@ -369,16 +377,17 @@ def greedy(
     return order, lifts, gains
 
 
-def _lift(terms: Terms, j: int, first: int, parts: Mapping[str, np.ndarray]) -> str:
+def _lift(terms: Terms, j: int, first: int, parts: Mapping[str, np.ndarray], scale: float = 1.0) -> str:
     """`relevance` when j is the most relevant item left (`first`), else the objective whose term
-    most exceeds the first's (at least one does, since j beat it with no more relevance)."""
+    most exceeds the first's (at least one does, since j beat it with no more relevance); `scale` is
+    the place's weight on the per-item terms."""
     if j == first:
         return "relevance"
     w = terms.weights
     advantage = {
         "diversity": parts["diversity"][j] - parts["diversity"][first],
-        "novelty": w.novelty * (terms.novelty[j] - terms.novelty[first]),
-        "value": w.value * (terms.value[j] - terms.value[first]),
+        "novelty": scale * w.novelty * (terms.novelty[j] - terms.novelty[first]),
+        "value": scale * w.value * (terms.value[j] - terms.value[first]),
         "fairness": parts["fairness"][j] - parts["fairness"][first],
     }
     return max(advantage, key=lambda name: advantage[name])
@@ -410,25 +419,35 @@ class MMRConfig(ObjectiveConfig):
     is the largest weight within 3% NDCG@10 loss on amazon-games and the synthetic shop
     (`benchmarks/bench_rerank.py`; it buys +8 to +12% intra-list diversity)."""
 
+    redundancy: Literal["max", "mean"] = "max"
+    """How an item's similarity to the picks is counted: `max`, the closest pick (classic MMR: only
+    near-duplicates cost), or `mean`, the mean cosine to all picks, which is exactly the item's
+    marginal effect on intra-list diversity (the list's mean pairwise 1 - cosine)."""
+
 
 class Redundancy:
-    """MMR's diversity term -w_div · max_{j in Y} cos(i, j), kept up to date as items are added."""
+    """MMR's diversity term -w_div · max_{j in Y} cos(i, j) (or the mean over Y), kept up to date."""
 
-    def __init__(self, vectors: np.ndarray | None, weight: float) -> None:
+    def __init__(self, vectors: np.ndarray | None, weight: float, reduce: str = "max") -> None:
         self.vectors = vectors
         self.weight = weight
+        self.reduce = reduce
         n = 0 if vectors is None else len(vectors)
         self.closest = np.zeros(n)  # (n,) max cosine to the picks; 0 while there are none
-        self.empty = True
+        self.total = np.zeros(n)  # (n,) summed cosine to the picks
+        self.picked = 0
 
     def term(self) -> np.ndarray:
+        if self.reduce == "mean":
+            return -self.weight * self.total / max(self.picked, 1)
         return -self.weight * self.closest
 
     def add(self, j: int) -> None:
         assert self.vectors is not None
         similarity = self.vectors @ self.vectors[j]  # (n,)
-        self.closest = similarity if self.empty else np.maximum(self.closest, similarity)
-        self.empty = False
+        self.closest = similarity if self.picked == 0 else np.maximum(self.closest, similarity)
+        self.total += similarity
+        self.picked += 1
 
 
 class MMR(Reranker[MMRConfig]):
@@ -437,15 +456,18 @@ class MMR(Reranker[MMRConfig]):
         i* = argmax_{i not in Y}  w_rel·rel_i + w_nov·nov_i + w_val·val_i
                                   - w_div·max_{j in Y} cos(i, j) + w_fair·fair_i(Y)
 
-    Cost O(k · n · D) for n candidates with D-dimensional vectors.
+    (mean over Y instead of max with `redundancy="mean"`). Cost O(k · n · D) for n candidates with
+    D-dimensional vectors.
     """
 
     name = "mmr"
     config_class = MMRConfig
 
     def _order(self, terms: Terms, m: int) -> tuple[np.ndarray, list[str], list[float]]:
-        redundancy = Redundancy(terms.vectors, terms.weights.diversity) if terms.vectors is not None else None
-        return greedy(terms, m, redundancy, self.config.head)
+        redundancy = None
+        if terms.vectors is not None:
+            redundancy = Redundancy(terms.vectors, terms.weights.diversity, self.config.redundancy)
+        return greedy(terms, m, redundancy, self.config.head, self.config.position_discount)
 
 
 class DPPConfig(ObjectiveConfig):
@@ -513,7 +535,7 @@ class DPP(Reranker[DPPConfig]):
         volume = None
         if terms.vectors is not None:
             volume = Volume(terms.vectors, terms.weights.diversity, self.config.epsilon, m)
-        return greedy(terms, m, volume, self.config.head)
+        return greedy(terms, m, volume, self.config.head, self.config.position_discount)
 
 
 #: Every re-ranker by name.

@@ -251,6 +251,48 @@ def test_cold_budget_matches_brute_force() -> None:
     np.testing.assert_allclose(probs, expected, atol=1e-12)
 
 
+def test_cold_budget_ucb_pick_matches_brute_force() -> None:
+    """The r-th budget slot takes the r-th cold item by score + beta · std; overflow slots included."""
+    scores = [0.8, 0.1, 0.5, 0.3, 0.9, 0.2, 0.6]
+    std = [0.1, 0.5, 0.2, 0.1, 0.0, 0.3, 0.05]
+    cold = np.array([False, True, False, False, True, True, True])
+    config = {
+        "inner": "softmax",
+        "inner_config": {"temperature": 0.7},
+        "budget": 2,
+        "slots": [0, 2, 3],
+        "rate": 0.4,
+        "pick": "ucb",
+        "pick_beta": 1.0,
+    }
+    m, warm = 5, np.flatnonzero(~cold)  # 3 warm items for 5 slots: unflagged slots overflow to the pool
+    probs = create_policy("cold_budget", config).slot_probabilities(make_candidates(scores, std, cold), m)
+    pick_order = [4, 6, 1, 5]  # cold items by score + std: c4 0.9, c6 0.65, c1 0.6, c5 0.5
+    weights = np.exp(np.array(scores)[warm] / 0.7)
+    expected = np.zeros((7, m))
+    for flags, p_flags in capped_flag_patterns(np.array([0.4, 0, 0.4, 0.4, 0]), cap=2):
+        free = np.flatnonzero(~flags)
+        main_slots = free[: len(warm)]
+        pool_slots = np.sort(np.concatenate([np.flatnonzero(flags), free[len(warm) :]]))
+        inner = plackett_luce_by_enumeration(weights, len(main_slots))
+        expected[warm[:, None], main_slots[None, :]] += p_flags * inner
+        for r, slot in enumerate(pool_slots):
+            expected[pick_order[r], slot] += p_flags
+    np.testing.assert_allclose(probs, expected, atol=1e-12)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-12)
+
+
+def test_cold_budget_ucb_pick_aims_at_the_best_cold_items() -> None:
+    candidates = make_candidates(
+        [0.9, 0.1, 0.8, 0.3, 0.7], [0.0, 0.0, 0.0, 0.5, 0.0], cold=[False, True, False, True, True]
+    )
+    by_score = create_policy("cold_budget", {"rate": 1.0, "slots": [2], "pick": "ucb"})
+    by_ucb = create_policy("cold_budget", {"rate": 1.0, "slots": [2], "pick": "ucb", "pick_beta": 1.0})
+    for seed in range(5):
+        assert by_score.select(candidates, 3, np.random.default_rng(seed)).ids.tolist() == ["c0", "c2", "c4"]
+        assert by_ucb.select(candidates, 3, np.random.default_rng(seed)).ids.tolist() == ["c0", "c2", "c3"]
+
+
 def test_cold_budget_uses_its_slots_and_fills_up_with_cold_items() -> None:
     policy = create_policy("cold_budget", {"rate": 1.0, "slots": [1, 3], "budget": 1})
     candidates = make_candidates([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], cold=[False, True, False, True, False, False])

@@ -52,6 +52,19 @@ class TestColdBudgetOverThompson(PolicyContract):
     }
 
 
+class TestColdBudgetUCBPick(PolicyContract):
+    policy_name = "cold_budget"
+    config: ClassVar[dict[str, Any]] = {
+        "inner": "epsilon",
+        "inner_config": {"epsilon": 0.3},
+        "budget": 2,
+        "slots": [0, 2, 3],
+        "rate": 0.6,
+        "pick": "ucb",
+        "pick_beta": 1.0,
+    }
+
+
 def test_every_registered_policy_has_a_contract_test() -> None:
     tested = {cls.policy_name for cls in PolicyContract.__subclasses__()}
     assert tested == set(POLICIES)

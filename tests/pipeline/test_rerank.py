@@ -238,6 +238,56 @@ def test_a_protected_head_keeps_the_top_places_and_is_diversified_against(name: 
     assert one.ids.tolist()[:2] == ["c0", "c2"]
 
 
+def test_mean_redundancy_counts_every_pick_not_only_the_closest() -> None:
+    """After A and B, C is close to A only (cos 0.9, 0 to B), D half-close to both (cos 0.6 each):
+    max-MMR takes D (0.6 < 0.9), mean-MMR takes C (mean 0.45 < 0.6), which adds more to ILD."""
+    vectors = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.9, 0.0, 0.19**0.5], [0.6, 0.6, 0.28**0.5]])
+    facts = ItemFacts(np.ones(4), np.zeros(4), np.zeros(4, np.int64), ("all",), np.ones(4, bool), vectors)
+    candidates = make_candidates([1.0, 0.9, 0.5, 0.5])
+    config = {"head": 2, "weights": {"diversity": 1.0}}
+    by_max = create_reranker("mmr", config).rerank(candidates, 3, facts)
+    by_mean = create_reranker("mmr", {**config, "redundancy": "mean"}).rerank(candidates, 3, facts)
+    assert by_max.ids.tolist() == ["c0", "c1", "c3"]
+    assert by_mean.ids.tolist() == ["c0", "c1", "c2"]
+    np.testing.assert_allclose(by_mean.column(GAIN)[2], 0.0 - 1.0 * 0.45, atol=1e-9)  # rel of C is 0 (min-max)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_mean_redundancy_equals_the_plain_reference(seed: int) -> None:
+    """argmax_i rel_i - w · mean_{j in Y} cos(i, j), one place at a time, with and without the discount."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 12))
+    facts = make_facts(n, seed=seed, dim=4)
+    scores = rng.normal(size=n)
+    w, discount = float(rng.uniform(0.2, 2.0)), bool(seed % 2)
+    config = {"redundancy": "mean", "position_discount": discount, "weights": {"diversity": w}}
+    out = create_reranker("mmr", config).rerank(make_candidates(scores), n, facts)
+    relevance = (scores - scores.min()) / (scores.max() - scores.min())
+    unit = facts.vectors.astype(np.float64)
+    picked: list[int] = []
+    for t in range(n):
+        scale = 1.0 / math.log2(t + 2) if discount else 1.0
+        values = [
+            -math.inf if i in picked else scale * relevance[i] - (w * np.mean(unit[picked] @ unit[i]) if picked else 0)
+            for i in range(n)
+        ]
+        picked.append(int(np.argmax(values)))
+    assert [int(i[1:]) for i in out.ids] == picked
+
+
+@pytest.mark.parametrize("name", ["mmr", "dpp"])
+def test_position_discount_spends_the_lower_places_on_diversity(name: str) -> None:
+    """Without the discount A' (relevance 0.92, a near duplicate of A) takes place 2; weighed by
+    1 / log2(3) there, its relevance no longer pays for its redundancy and B (0.17, new) takes it."""
+    candidates, facts = near_duplicates()
+    weights = {"diversity": 0.5} if name == "mmr" else {"diversity": 0.1}
+    plain = create_reranker(name, {"weights": weights}).rerank(candidates, 2, facts)
+    discounted = create_reranker(name, {"weights": weights, "position_discount": True}).rerank(candidates, 2, facts)
+    assert plain.ids.tolist() == ["c0", "c1"]
+    assert discounted.ids.tolist() == ["c0", "c2"]
+    assert discounted.column(LIFT).tolist() == ["relevance", "diversity"]
+
+
 @pytest.mark.parametrize("name", ["mmr", "dpp"])
 def test_uniform_fairness_over_two_groups_gives_two_of_each(name: str) -> None:
     group = np.array([0, 0, 0, 0, 1, 1, 1, 1])
