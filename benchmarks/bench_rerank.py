@@ -61,10 +61,20 @@ MAX_LOSS = 0.03  # relative NDCG@10
 MIN_ILD_GAIN = 0.20  # relative ILD@10
 SHOP = ShopConfig(n_users=6_000, n_items=3_000, seed=0)
 
-#: (re-ranker, objective) -> weights swept, relevance weight 1.
+#: Re-rankers swept, by label: (registered name, config). `mmr_ild` counts the summed cosine to the
+#: picks (the pick's exact effect on intra-list diversity) and weighs each place's relevance by the
+#: DCG discount, so diversity is bought where a place is worth least.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "relevance": ("relevance", {}),
+    "mmr": ("mmr", {"redundancy": "max", "position_discount": False}),
+    "dpp": ("dpp", {}),
+    "mmr_ild": ("mmr", {"redundancy": "sum", "position_discount": True}),
+}
+#: (re-ranker label, objective) -> weights swept, relevance weight 1.
 GRID: dict[tuple[str, str], list[float]] = {
     ("mmr", "diversity"): [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0],
     ("dpp", "diversity"): [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5],
+    ("mmr_ild", "diversity"): [0.01, 0.02, 0.03, 0.035, 0.04, 0.0425, 0.045, 0.05, 0.06, 0.08, 0.1, 0.15],
     ("mmr", "novelty"): [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0],
     ("mmr", "value"): [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0],
     ("mmr", "fairness"): [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0],
@@ -199,9 +209,9 @@ def sweep(bench: Bench) -> dict[str, Any]:
     points: list[dict[str, Any]] = []
     per_user: list[np.ndarray] = []
     for reranker_name, objective, weight in runs(bench):
-        reranker = create_reranker(
-            reranker_name, {"fairness_target": "catalogue"} if reranker_name != "relevance" else {}
-        )
+        registered, config = VARIANTS[reranker_name]
+        extra = {"fairness_target": "catalogue"} if registered != "relevance" else {}
+        reranker = create_reranker(registered, {**config, **extra})
         weights = {**dict.fromkeys(OBJECTIVES, 0.0), "relevance": 1.0, objective: weight}
         started = time.perf_counter()
         lists = np.full((len(bench.candidates), K), -1, dtype=np.int64)
@@ -293,7 +303,7 @@ def common_defaults(results: dict[str, Any]) -> dict[str, Any]:
     """Per diversity re-ranker, the default weight: the smallest meeting the rule on every dataset; where
     there is none, the largest whose NDCG@10 loss stays within the budget on every dataset."""
     out: dict[str, Any] = {}
-    for reranker in ("mmr", "dpp"):
+    for reranker in sorted({label for label, objective in GRID if objective == "diversity"}):
         lines = [
             [p for p in r["points"] if p["reranker"] == reranker and p["objective"] == "diversity"]
             for r in results.values()
@@ -398,17 +408,18 @@ def table(payload: dict[str, Any]) -> str:
         for name, result in payload["datasets"].items()
         for p in [max(result["points"], key=lambda p: p["ILD@10 change"])]
     )
+    default = {name: d["diversity"] for name, d in defaults.items()}
     lines.append(
-        "Default diversity weights of `MMRConfig` / `DPPConfig`: "
-        + ", ".join(f"{name.upper()} {d['diversity']}" for name, d in defaults.items())
+        f"Defaults: `MMRConfig` is the `mmr_ild` row (summed redundancy, DCG position discount) at diversity "
+        f"{default.get('mmr_ild')}, `DPPConfig` diversity {default.get('dpp')} "
         + (
-            ", the smallest weights meeting the rule on every dataset."
+            "(the smallest weights meeting the rule on every dataset)."
             if by_rule
-            else ". Where no swept point meets the rule on every dataset, the defaults keep its loss budget alone: "
-            f"the largest weight within −{MAX_LOSS:.0%} NDCG@10 on every dataset (most diverse point swept: {reach})."
+            else "(no weight meets the rule on every dataset, so each is the largest within the "
+            f"−{MAX_LOSS:.0%} NDCG@10 budget on every dataset; most diverse point swept: {reach})."
         )
-        + " Novelty, value and fairness stay 0 by default: they are business choices, and the rows above show "
-        "what each costs."
+        + ' Classic MMR (`redundancy="max"`, no discount) is the `mmr` row. Novelty, value and fairness stay 0 by '
+        "default: they are business choices, and the rows above show what each costs."
     )
     return "\n".join(lines)
 

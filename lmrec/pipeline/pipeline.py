@@ -74,7 +74,7 @@ class PipelineConfig(BaseModel):
     retrievers: list[RetrieverConfig] = Field(default_factory=_default_retrievers)
     """Candidate sources, merged in this order."""
 
-    reranker: StageConfig = StageConfig(name="mmr", config={"weights": {"diversity": 0.5}})
+    reranker: StageConfig = StageConfig(name="mmr")
     """The re-ranker (`relevance`, `mmr`, `dpp`) and its settings; MMR and DPP need item text vectors."""
 
     policy: StageConfig = StageConfig(name="greedy")

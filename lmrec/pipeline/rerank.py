@@ -17,7 +17,7 @@ already picked, each on a comparable scale over the n scored candidates:
 - novelty nov_i: x_i = -log(max(pop_i, 1) / Σ_catalogue pop), min-max scaled to [0, 1] over the
   candidates (0 when all are equal): the long tail scores 1, the most popular candidate 0;
 - value val_i = v_i / max_j |v_j| over the candidates, in [-1, 1] (0 when all are 0);
-- diversity: MMR uses the redundancy max_{j in Y} cos(i, j), or with `redundancy="mean"` the mean
+- diversity: MMR uses the redundancy max_{j in Y} cos(i, j), or with `redundancy="sum"` the summed
   cosine to Y (0 while Y is empty); DPP the log of the volume item i adds to Y's item vectors (see `DPP`);
 - fairness fair_i = clip(τ_g (|Y| + 1) - count_g(Y), 0, 1) for g = group(i): how far g would still be
   below its target share τ_g of the list's slots once this slot is filled. Targets are proportional
@@ -414,19 +414,26 @@ class RelevanceReranker(Reranker[RelevanceConfig]):
 class MMRConfig(ObjectiveConfig):
     """Settings of maximal marginal relevance."""
 
-    weights: ObjectiveWeights = ObjectiveWeights(diversity=0.5)
-    """Default weights; a request's own weights are merged over them field by field. Diversity 0.5
-    is the largest weight within 3% NDCG@10 loss on amazon-games and the synthetic shop
-    (`benchmarks/bench_rerank.py`; it buys +8 to +12% intra-list diversity)."""
+    weights: ObjectiveWeights = ObjectiveWeights(diversity=0.0425)
+    """Default weights; a request's own weights are merged over them field by field. Diversity 0.0425
+    with the summed redundancy and the position discount (the defaults below) buys +20% intra-list
+    diversity for -2.7% NDCG@10 on amazon-games, and stays within 3% NDCG@10 loss on the synthetic
+    shop (`benchmarks/bench_rerank.py`, the `mmr_ild` row)."""
 
-    redundancy: Literal["max", "mean"] = "max"
+    position_discount: bool = True
+    """Weigh the per-item objectives (relevance, novelty, value) of place t (0-based) by the DCG
+    discount 1 / log2(t + 2), leaving the list terms (diversity, fairness) whole: a place further down
+    carries less of the list's value, so it is the cheaper one to spend on diversity."""
+
+    redundancy: Literal["max", "sum"] = "sum"
     """How an item's similarity to the picks is counted: `max`, the closest pick (classic MMR: only
-    near-duplicates cost), or `mean`, the mean cosine to all picks, which is exactly the item's
-    marginal effect on intra-list diversity (the list's mean pairwise 1 - cosine)."""
+    near-duplicates cost), or `sum`, the summed cosine to all picks: adding item i to t picks adds
+    t - Σ_j cos(i, j) to the list's total pairwise distance, so this is the pick's exact effect on
+    intra-list diversity, and each place further down weighs diversity more (it forms more pairs)."""
 
 
 class Redundancy:
-    """MMR's diversity term -w_div · max_{j in Y} cos(i, j) (or the mean over Y), kept up to date."""
+    """MMR's diversity term -w_div · max_{j in Y} cos(i, j) (or the sum over Y), kept up to date."""
 
     def __init__(self, vectors: np.ndarray | None, weight: float, reduce: str = "max") -> None:
         self.vectors = vectors
@@ -438,9 +445,7 @@ class Redundancy:
         self.picked = 0
 
     def term(self) -> np.ndarray:
-        if self.reduce == "mean":
-            return -self.weight * self.total / max(self.picked, 1)
-        return -self.weight * self.closest
+        return -self.weight * (self.total if self.reduce == "sum" else self.closest)
 
     def add(self, j: int) -> None:
         assert self.vectors is not None
@@ -456,7 +461,7 @@ class MMR(Reranker[MMRConfig]):
         i* = argmax_{i not in Y}  w_rel·rel_i + w_nov·nov_i + w_val·val_i
                                   - w_div·max_{j in Y} cos(i, j) + w_fair·fair_i(Y)
 
-    (mean over Y instead of max with `redundancy="mean"`). Cost O(k · n · D) for n candidates with
+    (the sum over Y instead of the max with `redundancy="sum"`). Cost O(k · n · D) for n candidates with
     D-dimensional vectors.
     """
 

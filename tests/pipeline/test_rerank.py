@@ -168,7 +168,8 @@ def test_mmr_equals_the_plain_reference(seed: int) -> None:
     scores, index, facts = random_case(seed)
     weights = random_weights(np.random.default_rng(seed + 1000))
     k = int(np.random.default_rng(seed).integers(0, 12))
-    out = create_reranker("mmr").rerank(make_candidates(scores, index), k, facts, weights=weights)
+    classic = create_reranker("mmr", {"redundancy": "max", "position_discount": False})
+    out = classic.rerank(make_candidates(scores, index), k, facts, weights=weights)
     assert [int(i[1:]) for i in out.ids] == mmr_reference(scores, index, facts, weights, k)
 
 
@@ -238,29 +239,29 @@ def test_a_protected_head_keeps_the_top_places_and_is_diversified_against(name: 
     assert one.ids.tolist()[:2] == ["c0", "c2"]
 
 
-def test_mean_redundancy_counts_every_pick_not_only_the_closest() -> None:
+def test_summed_redundancy_counts_every_pick_not_only_the_closest() -> None:
     """After A and B, C is close to A only (cos 0.9, 0 to B), D half-close to both (cos 0.6 each):
-    max-MMR takes D (0.6 < 0.9), mean-MMR takes C (mean 0.45 < 0.6), which adds more to ILD."""
+    max-MMR takes D (0.6 < 0.9), sum-MMR takes C (0.9 < 1.2), which adds more to ILD."""
     vectors = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.9, 0.0, 0.19**0.5], [0.6, 0.6, 0.28**0.5]])
     facts = ItemFacts(np.ones(4), np.zeros(4), np.zeros(4, np.int64), ("all",), np.ones(4, bool), vectors)
     candidates = make_candidates([1.0, 0.9, 0.5, 0.5])
     config = {"head": 2, "weights": {"diversity": 1.0}}
-    by_max = create_reranker("mmr", config).rerank(candidates, 3, facts)
-    by_mean = create_reranker("mmr", {**config, "redundancy": "mean"}).rerank(candidates, 3, facts)
+    by_max = create_reranker("mmr", {**config, "redundancy": "max"}).rerank(candidates, 3, facts)
+    by_sum = create_reranker("mmr", {**config, "redundancy": "sum"}).rerank(candidates, 3, facts)
     assert by_max.ids.tolist() == ["c0", "c1", "c3"]
-    assert by_mean.ids.tolist() == ["c0", "c1", "c2"]
-    np.testing.assert_allclose(by_mean.column(GAIN)[2], 0.0 - 1.0 * 0.45, atol=1e-9)  # rel of C is 0 (min-max)
+    assert by_sum.ids.tolist() == ["c0", "c1", "c2"]
+    np.testing.assert_allclose(by_sum.column(GAIN)[2], 0.0 - 1.0 * 0.9, atol=1e-9)  # rel of C is 0 (min-max)
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_mean_redundancy_equals_the_plain_reference(seed: int) -> None:
-    """argmax_i rel_i - w · mean_{j in Y} cos(i, j), one place at a time, with and without the discount."""
+def test_summed_redundancy_equals_the_plain_reference(seed: int) -> None:
+    """argmax_i rel_i - w · Σ_{j in Y} cos(i, j), one place at a time, with and without the discount."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 12))
     facts = make_facts(n, seed=seed, dim=4)
     scores = rng.normal(size=n)
     w, discount = float(rng.uniform(0.2, 2.0)), bool(seed % 2)
-    config = {"redundancy": "mean", "position_discount": discount, "weights": {"diversity": w}}
+    config = {"redundancy": "sum", "position_discount": discount, "weights": {"diversity": w}}
     out = create_reranker("mmr", config).rerank(make_candidates(scores), n, facts)
     relevance = (scores - scores.min()) / (scores.max() - scores.min())
     unit = facts.vectors.astype(np.float64)
@@ -268,7 +269,7 @@ def test_mean_redundancy_equals_the_plain_reference(seed: int) -> None:
     for t in range(n):
         scale = 1.0 / math.log2(t + 2) if discount else 1.0
         values = [
-            -math.inf if i in picked else scale * relevance[i] - (w * np.mean(unit[picked] @ unit[i]) if picked else 0)
+            -math.inf if i in picked else scale * relevance[i] - (w * np.sum(unit[picked] @ unit[i]) if picked else 0)
             for i in range(n)
         ]
         picked.append(int(np.argmax(values)))
@@ -281,7 +282,7 @@ def test_position_discount_spends_the_lower_places_on_diversity(name: str) -> No
     1 / log2(3) there, its relevance no longer pays for its redundancy and B (0.17, new) takes it."""
     candidates, facts = near_duplicates()
     weights = {"diversity": 0.5} if name == "mmr" else {"diversity": 0.1}
-    plain = create_reranker(name, {"weights": weights}).rerank(candidates, 2, facts)
+    plain = create_reranker(name, {"weights": weights, "position_discount": False}).rerank(candidates, 2, facts)
     discounted = create_reranker(name, {"weights": weights, "position_discount": True}).rerank(candidates, 2, facts)
     assert plain.ids.tolist() == ["c0", "c1"]
     assert discounted.ids.tolist() == ["c0", "c2"]
@@ -363,7 +364,7 @@ def test_weights_merge_field_by_field() -> None:
     assert mmr.weights(None) == ObjectiveWeights(diversity=0.3, novelty=0.1)
     assert create_reranker("relevance").weights({"diversity": 1.0}) == ObjectiveWeights()
     # the defaults read off benchmarks/bench_rerank.py
-    assert create_reranker("mmr").weights({"novelty": 0.2}) == ObjectiveWeights(diversity=0.5, novelty=0.2)
+    assert create_reranker("mmr").weights({"novelty": 0.2}) == ObjectiveWeights(diversity=0.0425, novelty=0.2)
     assert create_reranker("dpp").weights() == ObjectiveWeights(diversity=0.3)
 
 
