@@ -2,8 +2,10 @@
 
 Test users are those whose last item is a held-out item; every model ranks the whole catalogue
 (held-out items included, seen items excluded) from the rest of the user's history. Compared,
-side by side on the same users: the text content model, SASRec with id + text items (fused), and
-SASRec with ids alone (a held-out item has a zero vector there: it falls back to score 0).
+side by side on the same users: the text content model, SASRec fused (history items read by id +
+text; every item scored by its projected text vector plus the learned text-similarity term, so a
+held-out item competes on the same footing as the rest), and SASRec with ids alone (a held-out item
+has a zero vector there: it falls back to score 0).
 
     python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0]
 
@@ -42,7 +44,14 @@ def main() -> None:
         "content": ("content", {}),
         "sasrec-fused": (
             "sasrec",
-            {**sasrec, "item_parts": ["id", "text"], "id_dropout": 0.5, "loss": "sampled", "negatives": 1024},
+            {
+                **sasrec,
+                "item_parts": ["id", "text"],
+                "output_parts": ["text"],
+                "text_similarity": True,
+                "loss": "sampled",
+                "negatives": 1024,
+            },
         ),
         "sasrec-id": ("sasrec", {**sasrec, "item_parts": ["id"], "loss": "sampled", "negatives": 1024}),
     }

@@ -22,6 +22,7 @@ from lmrec.data.schema import validate_events, validate_items
 from lmrec.data.splits import leave_last_out
 from lmrec.diagnostics import ConfigError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
+from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.model import attribute_tokens
 from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
@@ -269,3 +270,40 @@ def test_scoring_by_text_alone_puts_a_new_item_on_the_warm_items_footing() -> No
 def test_output_parts_must_be_among_the_item_parts() -> None:
     with pytest.raises(ConfigError, match="output_parts"):
         SASRec({**SMALL, "item_parts": ["id"], "output_parts": ["text"]}).fit(two_tastes())
+
+
+def test_text_similarity_adds_gamma_times_the_content_cosine_to_every_score(tmp_path: Path) -> None:
+    """score = hidden · output + γ · p · u: the last Dt entries of a user vector are γ times the
+    recency-weighted (0.9 per step back) mean of the history's unit text vectors, an item's are its
+    unit text vector, and a loaded model gives the same scores."""
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 5, "item_parts": ["id", "text"], "text_similarity": True}).fit(data)
+    history = [0, 1, 12]
+    users = model.user_vectors(Histories.from_lists([history]))  # (1, D + Dt)
+    items = model.item_vectors()  # (I, D + Dt)
+    unit = model.network.items.unit[1:].numpy()  # (I, Dt), unit rows
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(items[:, SMALL["dim"] :], unit, rtol=1e-6)
+    gamma = float(model.network.log_gamma.detach().exp())
+    weights = np.array([0.81, 0.9, 1.0])  # oldest to newest
+    profile = (weights[:, None] * unit[history]).sum(axis=0) / weights.sum()
+    np.testing.assert_allclose(users[0, SMALL["dim"] :], gamma * profile, rtol=1e-4, atol=1e-6)
+    scores = model.score_histories(Histories.from_lists([history]))
+    np.testing.assert_allclose(scores[0], users[0] @ items.T, rtol=1e-4, atol=1e-4)
+    model.save(tmp_path / "sasrec")
+    loaded = load_model(tmp_path / "sasrec")
+    np.testing.assert_allclose(loaded.score_histories(Histories.from_lists([history])), scores, rtol=1e-5, atol=1e-5)
+
+
+def test_text_similarity_ranks_a_never_seen_item_by_its_text() -> None:
+    data = _with_a_new_shoe()
+    new = int(data.items.index(["shoe-new"])[0])
+    users = [f"shoe-{u}" for u in range(20)]
+    model = SASRec({**SMALL, "item_parts": ["id", "text"], "text_similarity": True}).fit(data)
+    scores = model.score_histories(model.user_histories(users))
+    assert float(np.mean((scores > scores[:, [new]]).sum(axis=1))) < 5  # among the shoes the users like
+
+
+def test_text_similarity_needs_the_text_part() -> None:
+    with pytest.raises(ConfigError, match="text_similarity needs the text part"):
+        SASRec({**SMALL, "item_parts": ["id"], "text_similarity": True}).fit(two_tastes())

@@ -76,6 +76,12 @@ class SASRecConfig(ModelConfig):
     a new item, which has no id vector, on the same footing as the items seen in training, and
     lets a new item be scored without retraining; it must be a subset of the parts used."""
 
+    text_similarity: bool = False
+    """Add to every score γ times the cosine between the item's text and the recency-weighted mean
+    text of the history (the text content model's signal; the last 20 items, weight 0.9 per step
+    back), with γ learned: a new item is then ranked by what its text says from the first request.
+    Needs the `text` part."""
+
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
     the model also learns to score an item from its text or attributes alone, which is all a new
@@ -199,7 +205,10 @@ class SASRec(Recommender[SASRecConfig]):
         if missing:
             raise ConfigError(f"output_parts {list(chosen)}: {missing} not among the item parts {list(self.parts)}")
         output = [i for i, part in enumerate(self.parts) if part in chosen]
-        items = ItemEncoder(parts, output)
+        if cfg.text_similarity and text is None:
+            raise ConfigError(f"text_similarity needs the text part; the item parts are {list(self.parts)}")
+        unit = torch.from_numpy(text) if cfg.text_similarity and text is not None else None
+        items = ItemEncoder(parts, output, unit)
         return SASRecNetwork(items, cfg.max_len, cfg.dim, cfg.layers, cfg.heads, cfg.dropout)
 
     # -- scoring ------------------------------------------------------------------------------

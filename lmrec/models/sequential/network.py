@@ -91,10 +91,16 @@ class ItemEncoder(nn.Module):
     Items have two vectors: the input vector (all parts), read where the item is in a history, and
     the output vector (the parts listed in `output`, all by default), which scores the item as the
     next one. Scoring by content parts alone puts a new item, which has no id vector, on the same
-    footing as the items seen in training.
+    footing as the items seen in training. With `unit` text vectors (I, Dt) the output vector also
+    carries them, unprojected, as its last Dt entries: the network then adds a text-similarity
+    term to every score (see `SASRecNetwork`).
     """
 
-    def __init__(self, parts: list[ItemPart], output: list[int] | None = None) -> None:
+    unit: torch.Tensor | None
+
+    def __init__(
+        self, parts: list[ItemPart], output: list[int] | None = None, unit: torch.Tensor | None = None
+    ) -> None:
         super().__init__()
         if not parts:
             raise ValueError("an item encoder needs at least one part")
@@ -102,6 +108,8 @@ class ItemEncoder(nn.Module):
         self.output = list(range(len(parts))) if output is None else output
         if not self.output or not set(self.output) <= set(range(len(parts))):
             raise ValueError(f"output parts {output} must be a non-empty subset of the {len(parts)} parts")
+        padded = None if unit is None else torch.cat([torch.zeros(1, unit.shape[1]), F.normalize(unit.float(), dim=1)])
+        self.register_buffer("unit", padded)  # (I + 1, Dt) or None
 
     def table(self) -> torch.Tensor:
         """Input vectors of every item, shape (I + 1, D); row 0 is padding."""
@@ -111,10 +119,11 @@ class ItemEncoder(nn.Module):
         """Input and output vectors of every item, each (I + 1, D); each part is computed once."""
         tables = [cast(ItemPart, part).table() for part in self.parts]
         inputs = torch.stack(tables).sum(dim=0) if len(tables) > 1 else tables[0]
-        if len(self.output) == len(tables):
-            return inputs, inputs
         chosen = [tables[i] for i in self.output]
-        return inputs, torch.stack(chosen).sum(dim=0) if len(chosen) > 1 else chosen[0]
+        output = inputs if len(chosen) == len(tables) else torch.stack(chosen).sum(dim=0)
+        if self.unit is not None:
+            output = torch.cat([output, self.unit], dim=1)  # (I + 1, D + Dt)
+        return inputs, output
 
 
 class CausalSelfAttention(nn.Module):
@@ -169,9 +178,25 @@ class SASRecNetwork(nn.Module):
 
     forward(sequence) gives one hidden state per position; the score of item i after position t
     is hidden[t] . output[i + 1], with `output` the item encoder's output table.
+
+    When the item encoder carries unit text vectors u_i, the hidden state gets γ · p_t appended,
+    p_t the recency-weighted mean of the unit text vectors of the items up to t (weight
+    `decay` ** steps back, the last `window` items), so the score gains γ · p_t · u_i: the text content
+    model's similarity, with its weight γ learned alongside the rest. It ranks an item by what its
+    text says from the first request on, which is all a new item has.
     """
 
-    def __init__(self, items: ItemEncoder, max_len: int, dim: int, layers: int, heads: int, dropout: float) -> None:
+    def __init__(
+        self,
+        items: ItemEncoder,
+        max_len: int,
+        dim: int,
+        layers: int,
+        heads: int,
+        dropout: float,
+        window: int = 20,
+        decay: float = 0.9,
+    ) -> None:
         super().__init__()
         self.items = items
         self.positions = nn.Embedding(max_len, dim)
@@ -180,6 +205,9 @@ class SASRecNetwork(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.max_len = max_len
         self.dim = dim
+        self.window, self.decay = window, decay
+        if items.unit is not None:
+            self.log_gamma = nn.Parameter(torch.tensor(math.log(10.0)))  # γ = 10: a 0.1 cosine gap is 1 logit
 
     def forward(
         self, sequence: torch.Tensor, table: torch.Tensor | None = None, return_weights: bool = False
@@ -197,7 +225,22 @@ class SASRecNetwork(nn.Module):
         mask = mask.unsqueeze(1)  # (B, 1, T, T)
         for block in self.blocks:
             x = block(x, mask, return_weights) * present.unsqueeze(-1)  # (B, T, D)
-        return self.norm(x)
+        x = self.norm(x)
+        if self.items.unit is None:
+            return x
+        return torch.cat([x, self.log_gamma.exp() * self.text_profile(sequence)], dim=2)  # (B, T, D + Dt)
+
+    def text_profile(self, sequence: torch.Tensor) -> torch.Tensor:
+        """p_t: the recency-weighted mean unit text vector of the items up to each position, (B, T, Dt)."""
+        assert self.items.unit is not None
+        t = sequence.shape[1]
+        steps = torch.arange(t, device=sequence.device)
+        back = steps.unsqueeze(1) - steps.unsqueeze(0)  # (T, T): [t, j] = t - j
+        recent = (back >= 0) & (back < self.window)
+        weights = torch.where(recent, self.decay ** back.clamp(min=0).float(), 0.0)  # (T, T)
+        weights = weights.unsqueeze(0) * (sequence > 0).unsqueeze(1).float()  # (B, T, T): padding weighs 0
+        weights = weights / weights.sum(dim=2, keepdim=True).clamp(min=1e-12)
+        return weights @ self.items.unit[sequence]  # (B, T, Dt)
 
     def last_hidden(self, sequence: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """The hidden state after the newest item of each row, shape (B, D)."""
