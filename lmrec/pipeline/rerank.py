@@ -456,13 +456,15 @@ class Redundancy:
 
 
 class MMR(Reranker[MMRConfig]):
-    """Maximal marginal relevance (Carbonell & Goldstein 1998) with more objectives, picked greedily:
+    """Maximal marginal relevance (Carbonell & Goldstein 1998) with more objectives, picked greedily
+    for place t = |Y|:
 
-        i* = argmax_{i not in Y}  w_rel·rel_i + w_nov·nov_i + w_val·val_i
-                                  - w_div·max_{j in Y} cos(i, j) + w_fair·fair_i(Y)
+        i* = argmax_{i not in Y}  d_t · (w_rel·rel_i + w_nov·nov_i + w_val·val_i)
+                                  - w_div·Σ_{j in Y} cos(i, j) + w_fair·fair_i(Y)
 
-    (the sum over Y instead of the max with `redundancy="sum"`). Cost O(k · n · D) for n candidates with
-    D-dimensional vectors.
+    with d_t = 1 / log2(t + 2) (`position_discount`, on by default; 1 when off) and the sum over Y
+    (`redundancy="sum"`, the default; `max` is the classic closest-pick penalty).
+    Cost O(k · n · D) for n candidates with D-dimensional vectors.
     """
 
     name = "mmr"
