@@ -139,23 +139,34 @@ def capped_flags(coins: np.ndarray, cap: int) -> np.ndarray:
 def capped_flag_probabilities(rates: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
     """Marginals of `capped_flags` when the coin of slot j shows heads with probability rates[j].
 
+    Returns:
+        flagged: P(slot j is flagged), shape (m,).
+        kept: kept[e, j] = P(slot j is not flagged and exactly e earlier slots are), shape (m, m).
+    """
+    flagged, kept = capped_flag_joint(rates, cap)
+    return flagged.sum(axis=0), kept
+
+
+def capped_flag_joint(rates: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each slot's flag jointly with the number of flagged slots before it, for `capped_flags`.
+
     With f_j(e) = P(e of the slots before j are flagged) and o(e) = [e < cap]:
         f_{j+1}(e + 1) += f_j(e) · rates[j] · o(e),    f_{j+1}(e) += f_j(e) · (1 - rates[j] · o(e)).
 
     Returns:
-        flagged: P(slot j is flagged), shape (m,).
+        flagged: flagged[e, j] = P(slot j is flagged and exactly e earlier slots are), shape (m, m).
         kept: kept[e, j] = P(slot j is not flagged and exactly e earlier slots are), shape (m, m).
     """
     m = len(rates)
     open_ = np.arange(m + 1) < cap  # (m+1,)
     f = np.zeros(m + 1)
     f[0] = 1.0
-    flagged = np.zeros(m)
+    flagged = np.zeros((m, m))
     kept = np.zeros((m, m))
     for j in range(m):
         go = f * np.where(open_, rates[j], 0.0)  # (m+1,)
         stay = f - go
-        flagged[j] = go.sum()
+        flagged[:, j] = go[:m]
         kept[:, j] = stay[:m]
         f = stay
         f[1:] += go[:-1]
@@ -186,25 +197,17 @@ def pool_rank_probabilities(rates: np.ndarray, cap: int, n_main: int) -> np.ndar
 
     Slot j draws from the pool when it is flagged, or unflagged once the main list (n_main items)
     has run out; with e flagged slots before j, the pool picks before it are e flagged ones plus
-    max(0, j - e - n_main) overflow ones. The e is tracked exactly as in `capped_flag_probabilities`.
-    Summed over r this is flagged + overflow of `compaction`; with an ordered pool (the r-th pick is
-    a fixed item) row r is that item's slot distribution.
+    max(0, j - e - n_main) overflow ones. Summed over r this is flagged + overflow of `compaction`;
+    with an ordered pool (the r-th pick is a fixed item) row r is that item's slot distribution.
     """
+    flagged, kept = capped_flag_joint(rates, cap)  # (m, m) each: [e, j]
     m = len(rates)
-    open_ = np.arange(m + 1) < cap  # (m+1,)
-    f = np.zeros(m + 1)
-    f[0] = 1.0
+    e, j = np.arange(m)[:, None], np.arange(m)[None, :]
+    from_pool = flagged + np.where(j - e >= n_main, kept, 0.0)  # (m, m)
+    rank = e + np.maximum(0, j - e - n_main)  # (m, m): pool picks before slot j
+    live = from_pool > 0  # then e <= j, so rank <= j < m
     out = np.zeros((m, m))
-    for j in range(m):
-        go = f * np.where(open_, rates[j], 0.0)  # (m+1,): flagged here, by e flagged before
-        stay = f - go
-        e = np.arange(m + 1)
-        before = e + np.maximum(0, j - e - n_main)  # pool picks before slot j
-        from_pool = go + np.where(j - e >= n_main, stay, 0.0)
-        live = (from_pool > 0) & (before < m)
-        np.add.at(out, (before[live], np.full(int(live.sum()), j)), from_pool[live])
-        f = stay
-        f[1:] += go[:-1]
+    np.add.at(out, (rank[live], np.broadcast_to(j, (m, m))[live]), from_pool[live])
     return out
 
 
@@ -243,8 +246,8 @@ def assemble_slots(
         positions = main[rows, safe]
         explored |= ~from_pool & main_explored[rows, safe]
     if from_pool.any():
-        order = np.tile(np.arange(min(m, len(pool))), (size, 1)) if ordered else None
-        draws = pool[ordered_draws(rng, len(pool), m, size) if order is None else order]  # (size, min(m, r))
+        first = np.tile(np.arange(min(m, len(pool))), (size, 1))  # the pool's own order
+        draws = pool[first if ordered else ordered_draws(rng, len(pool), m, size)]  # (size, min(m, r))
         pick = np.clip(np.cumsum(from_pool, axis=1) - 1, 0, draws.shape[1] - 1)
         positions = np.where(from_pool, draws[rows, pick], positions)
     return positions, explored
