@@ -421,9 +421,7 @@ class MMRConfig(ObjectiveConfig):
     shop (`benchmarks/bench_rerank.py`, the `mmr_ild` row)."""
 
     position_discount: bool = True
-    """Weigh the per-item objectives (relevance, novelty, value) of place t (0-based) by the DCG
-    discount 1 / log2(t + 2), leaving the list terms (diversity, fairness) whole: a place further down
-    carries less of the list's value, so it is the cheaper one to spend on diversity."""
+    """As in `ObjectiveConfig`, but on by default for MMR (it is part of the benchmarked default)."""
 
     redundancy: Literal["max", "sum"] = "sum"
     """How an item's similarity to the picks is counted: `max`, the closest pick (classic MMR: only
@@ -435,24 +433,25 @@ class MMRConfig(ObjectiveConfig):
 class Redundancy:
     """MMR's diversity term -w_div · max_{j in Y} cos(i, j) (or the sum over Y), kept up to date."""
 
-    def __init__(self, vectors: np.ndarray | None, weight: float, reduce: str = "max") -> None:
+    def __init__(self, vectors: np.ndarray, weight: float, reduce: Literal["max", "sum"] = "max") -> None:
         self.vectors = vectors
         self.weight = weight
         self.reduce = reduce
-        n = 0 if vectors is None else len(vectors)
-        self.closest = np.zeros(n)  # (n,) max cosine to the picks; 0 while there are none
-        self.total = np.zeros(n)  # (n,) summed cosine to the picks
-        self.picked = 0
+        self.penalty = np.zeros(len(vectors))  # (n,) max or summed cosine to the picks; 0 while there are none
+        self.empty = True
 
     def term(self) -> np.ndarray:
-        return -self.weight * (self.total if self.reduce == "sum" else self.closest)
+        return -self.weight * self.penalty
 
     def add(self, j: int) -> None:
-        assert self.vectors is not None
         similarity = self.vectors @ self.vectors[j]  # (n,)
-        self.closest = similarity if self.picked == 0 else np.maximum(self.closest, similarity)
-        self.total += similarity
-        self.picked += 1
+        if self.empty:
+            self.penalty = similarity
+        elif self.reduce == "sum":
+            self.penalty = self.penalty + similarity
+        else:
+            self.penalty = np.maximum(self.penalty, similarity)
+        self.empty = False
 
 
 class MMR(Reranker[MMRConfig]):
