@@ -118,11 +118,7 @@ def _merge(path: Path, header: dict[str, Any], name: str, entry: dict[str, Any])
         datasets = {}
     datasets[name] = {"world_settings": WORLDS[name], **entry}
     payload = {**header, "datasets": dict(sorted(datasets.items()))}
-    if path.name == "balance_tuning.json":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2) + "\n")
-    else:
-        write_results(path.stem, payload)
+    write_results(path.stem, payload)
     return payload
 
 

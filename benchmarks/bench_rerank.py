@@ -6,8 +6,10 @@ over the item text, cached). Then, for every point of a weight grid, the candida
 a top 10 and measured: NDCG@10 / HR@10 of the held-out last item, intra-list diversity (mean pairwise
 1 - cosine of the text vectors), catalogue coverage@10, mean novelty (self-information, bits),
 revenue proxy (Σ value / log2(rank + 2) over the top 10) and exposure share by group (the gap is
-half the L1 distance to the catalogue's group shares). Swept: the diversity weight of MMR and of
-the DPP, and the novelty, value and fairness weights of MMR, one at a time, relevance weight 1.
+half the L1 distance to the catalogue's group shares). Swept: the diversity weight of classic MMR
+(closest-pick redundancy), of the DPP and of `mmr_ild` (lmrec's default MMR: summed redundancy,
+DCG-discounted relevance), and the novelty, value and fairness weights of classic MMR, one at a
+time, relevance weight 1.
 
 Default weights are read off the curves by the rule of issue #4: at most 3% relative NDCG@10 loss
 for at least +20% intra-list diversity against pure relevance; of the points meeting it, the one
