@@ -230,7 +230,8 @@ class SASRec(Recommender[SASRecConfig]):
         return self._table
 
     def user_vectors(self, histories: Histories) -> np.ndarray:
-        """The network's state after each row's newest item, shape (B, D); zeros for an empty row."""
+        """The network's state after each row's newest item, shape (B, D) (D + Dt with `text_similarity`:
+        γ times the history's text profile appended); zeros for an empty row."""
         self._check_fitted()
         rows = torch.from_numpy(trimmed(left_padded(histories, self.config.max_len)))  # (B, T)
         with torch.no_grad():
@@ -239,7 +240,8 @@ class SASRec(Recommender[SASRecConfig]):
         return hidden.numpy()
 
     def item_vectors(self) -> np.ndarray:
-        """Every item's output vector, shape (I, D): a user's score is user_vector . item_vector."""
+        """Every item's output vector, shape (I, D) (D + Dt with `text_similarity`: its unit text vector
+        appended): a user's score is user_vector . item_vector."""
         self._check_fitted()
         return self.output_table()[1:].numpy()
 
