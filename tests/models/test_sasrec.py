@@ -118,6 +118,16 @@ def _with_a_new_shoe() -> Dataset:
     return Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
 
 
+def _new_shoe_mean_rank(**settings: object) -> float:
+    """How many items, on average, SASRec (id + text, `settings` on top) scores above the new shoe for
+    the twenty shoe lovers: 0 means first."""
+    data = _with_a_new_shoe()
+    new = int(data.items.index(["shoe-new"])[0])
+    model = SASRec({**SMALL, "item_parts": ["id", "text"], **settings}).fit(data)
+    scores = model.score_histories(model.user_histories([f"shoe-{u}" for u in range(20)]))
+    return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
+
+
 def test_a_never_seen_item_is_scored_through_its_text() -> None:
     data = _with_a_new_shoe()
     new = int(data.items.index(["shoe-new"])[0])
@@ -227,16 +237,7 @@ def test_removing_the_top_explaining_item_hurts_more_than_a_random_one(ml100k_sa
 def test_id_dropout_teaches_the_model_to_rank_a_new_item_by_its_text() -> None:
     """Without id dropout a never-seen item competes with warm items that have id vectors on top of
     their text; hiding ids in training makes text alone score on the same scale."""
-    data = _with_a_new_shoe()
-    new = int(data.items.index(["shoe-new"])[0])
-    users = [f"shoe-{u}" for u in range(20)]
-
-    def mean_rank(id_dropout: float) -> float:
-        model = SASRec({**SMALL, "item_parts": ["id", "text"], "id_dropout": id_dropout}).fit(data)
-        scores = model.score_histories(model.user_histories(users))
-        return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
-
-    assert mean_rank(0.5) < mean_rank(0.0)
+    assert _new_shoe_mean_rank(id_dropout=0.5) < _new_shoe_mean_rank(id_dropout=0.0)
 
 
 def test_items_without_training_data_are_never_negatives() -> None:
@@ -253,17 +254,8 @@ def test_items_without_training_data_are_never_negatives() -> None:
 
 
 def test_scoring_by_text_alone_puts_a_new_item_on_the_warm_items_footing() -> None:
-    data = _with_a_new_shoe()
-    new = int(data.items.index(["shoe-new"])[0])
-    users = [f"shoe-{u}" for u in range(20)]
-
-    def mean_rank(output_parts: list[str] | str) -> float:
-        model = SASRec({**SMALL, "item_parts": ["id", "text"], "output_parts": output_parts}).fit(data)
-        scores = model.score_histories(model.user_histories(users))
-        return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
-
-    by_text = mean_rank(["text"])
-    assert by_text < mean_rank("same")
+    by_text = _new_shoe_mean_rank(output_parts=["text"])
+    assert by_text < _new_shoe_mean_rank(output_parts="same")
     assert by_text < 5  # among the ten shoes, whose vectors are their text too
 
 
@@ -298,17 +290,8 @@ def test_text_similarity_adds_gamma_times_the_content_cosine_to_every_score(tmp_
 def test_text_similarity_ranks_a_never_seen_item_by_its_text() -> None:
     """Scored by id + text, a new shoe (no id vector) trails the warm shoes; the similarity term lifts
     it among them."""
-    data = _with_a_new_shoe()
-    new = int(data.items.index(["shoe-new"])[0])
-    users = [f"shoe-{u}" for u in range(20)]
-
-    def mean_rank(text_similarity: bool) -> float:
-        model = SASRec({**SMALL, "item_parts": ["id", "text"], "text_similarity": text_similarity}).fit(data)
-        scores = model.score_histories(model.user_histories(users))
-        return float(np.mean((scores > scores[:, [new]]).sum(axis=1)))
-
-    with_similarity = mean_rank(True)
-    assert with_similarity < mean_rank(False)
+    with_similarity = _new_shoe_mean_rank(text_similarity=True)
+    assert with_similarity < _new_shoe_mean_rank(text_similarity=False)
     assert with_similarity < 5  # among the ten shoes the users like
 
 
