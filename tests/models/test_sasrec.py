@@ -25,7 +25,7 @@ from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.model import attribute_tokens
-from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
+from lmrec.models.sequential.network import ByteDropout, IdEmbedding, ItemEncoder, SASRecNetwork, TextProjection
 from lmrec.models.sequential.trainer import (
     FullSoftmaxLoss,
     SampledSoftmaxLoss,
@@ -74,6 +74,35 @@ def test_trimming_shared_padding_changes_nothing_but_the_work() -> None:
     assert trimmed(np.zeros((2, 5), dtype=np.int64)).shape == (2, 1)
 
 
+def test_last_hidden_equals_the_full_forward_at_the_newest_position() -> None:
+    """The fast path (only the newest position queries the last block, one text profile) against
+    the plain one: the whole sequence through every block, then its last row."""
+    torch.manual_seed(2)
+    text = torch.randn(30, 12)
+    items = ItemEncoder([IdEmbedding(30, 8), TextProjection(text, 8)], unit=text)
+    network = SASRecNetwork(items, max_len=7, dim=8, layers=3, heads=2, dropout=0.0)
+    network.eval()
+    rows = torch.from_numpy(left_padded(Histories.from_lists([[3, 4, 5, 9, 1, 2, 7, 8], [7], [1, 2]]), 7))
+    with torch.no_grad():
+        fast = network.last_hidden(rows)  # (B, D + Dt)
+        plain = network(rows)[:, -1]
+    assert fast.shape == (3, 8 + 12)
+    torch.testing.assert_close(fast, plain)
+
+
+def test_byte_dropout_keeps_each_entry_with_probability_one_minus_p_and_the_mean() -> None:
+    torch.manual_seed(0)
+    dropout = ByteDropout(0.3)
+    x = torch.ones(200_000)
+    y = dropout(x)
+    kept = float((y > 0).float().mean())
+    assert kept == pytest.approx(1 - 77 / 256, abs=0.005)  # 0.3 rounds to 77 bytes in 256
+    assert float(y.mean()) == pytest.approx(1.0, abs=0.01)  # kept entries are scaled up
+    dropout.eval()
+    assert torch.equal(dropout(x), x)
+    assert torch.equal(ByteDropout(0.0)(x), x)
+
+
 def test_length_batches_cover_every_row_once_with_similar_lengths() -> None:
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 50, size=1_000)
@@ -88,8 +117,22 @@ def test_sampled_softmax_masks_negatives_that_are_the_target() -> None:
     hidden = torch.tensor([[0.0, 2.0, 0.0, 0.0]])  # scores item 1 at 2, others 0
     loss = SampledSoftmaxLoss(negatives=50, generator=torch.Generator().manual_seed(0))
     value = loss(hidden, torch.tensor([1]), table)
-    # every draw of item 1 is masked, so the negatives are items 2 and 3 (score 0), drawn ~25 times each
-    assert 0.0 < float(value) < float(torch.log(1 + 50 * torch.exp(torch.tensor(-2.0))))
+    # 50 distinct negatives from 3 items is all three; item 1 is the target, so only 2 and 3 (score 0) count
+    assert float(value) == pytest.approx(float(torch.log(1 + 2 * torch.exp(torch.tensor(-2.0)))))
+
+
+def test_sampled_softmax_equals_cross_entropy_over_the_target_and_the_drawn_items() -> None:
+    """Reference: draw the same negatives, build the (N, 1 + S) logits, mask hits, cross-entropy."""
+    torch.manual_seed(0)
+    table, hidden = torch.randn(41, 6), torch.randn(30, 6)  # items 1..40, 30 positions
+    targets = torch.randint(1, 41, (30,))
+    value = SampledSoftmaxLoss(10, torch.Generator().manual_seed(5))(hidden, targets, table)
+    drawn = torch.randperm(40, generator=torch.Generator().manual_seed(5))[:10] + 1  # the same draw
+    logits = torch.cat([(hidden * table[targets]).sum(-1, keepdim=True), hidden @ table[drawn].T], dim=1)
+    logits[:, 1:] = logits[:, 1:].masked_fill(drawn.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
+    assert bool((drawn.unsqueeze(0) == targets.unsqueeze(1)).any())  # the draw does hit some targets
+    reference = torch.nn.functional.cross_entropy(logits, torch.zeros(30, dtype=torch.long))
+    torch.testing.assert_close(value, reference)
 
 
 def test_trainer_validation_equals_the_evaluation_protocol() -> None:
@@ -249,8 +292,8 @@ def test_items_without_training_data_are_never_negatives() -> None:
     full = FullSoftmaxLoss(known)(hidden, torch.tensor([1]), table)
     assert float(full) == pytest.approx(float(torch.log(1 + torch.exp(torch.tensor(-1.0)))))  # items 1 and 2 only
     sampled = SampledSoftmaxLoss(200, torch.Generator().manual_seed(0), known)
-    # at most 200 draws of item 2 (score 0): log(1 + 200 / e) = 4.3; one draw of item 3 alone would add e^9
-    assert float(sampled(hidden, torch.tensor([1]), table)) < 4.31
+    # the known items are 1 (the target) and 2 (score 0): log(1 + 1 / e); a draw of item 3 would add e^9
+    assert float(sampled(hidden, torch.tensor([1]), table)) == pytest.approx(float(full))
 
 
 def test_scoring_by_text_alone_puts_a_new_item_on_the_warm_items_footing() -> None:

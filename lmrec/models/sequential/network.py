@@ -126,6 +126,27 @@ class ItemEncoder(nn.Module):
         return inputs, output
 
 
+class ByteDropout(nn.Module):
+    """Dropout with its mask drawn as random bytes: on the CPU torch draws dropout's Bernoulli
+    variables one by one (32 ms for a 128 x 200 x 64 batch; random bytes take 2 ms), so this
+    keeps each entry with probability 1 - p rounded to 1/256. Elsewhere it is `F.dropout`."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.threshold = round(p * 256)  # a byte below it drops the entry
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.threshold == 0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        words = torch.empty((x.numel() + 7) // 8, dtype=torch.int64)
+        words.random_(torch.iinfo(torch.int64).min, None)  # the whole range: 8 uniform random bytes each
+        keep = words.view(torch.uint8)[: x.numel()].view(x.shape) >= self.threshold
+        return x * (keep.to(x.dtype) * (256 / (256 - self.threshold)))  # one product with x: half the work
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention where position t sees positions <= t that are not padding."""
 
@@ -138,22 +159,27 @@ class CausalSelfAttention(nn.Module):
         self.heads = heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
-        self.dropout = dropout
+        self.dropout = ByteDropout(dropout)  # on the attention weights
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, return_weights: bool = False) -> torch.Tensor:
-        """x (B, T, D), mask (B, 1, T, T) True where attention is allowed."""
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor, return_weights: bool = False, last: bool = False
+    ) -> torch.Tensor:
+        """x (B, T, D), bias (B, 1, T, T) 0 where attention is allowed and -inf where not; with `last`
+        only the newest position queries, giving (B, 1, D)."""
         b, t, d = x.shape
         q, k, v = self.qkv(x).split(d, dim=2)  # (B, T, D) each
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))  # (B, H, T, D/H)
-        if return_weights:
-            logits = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads)  # (B, H, T, T)
-            weights = torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=-1).nan_to_num(0.0)
-            self.last_weights = weights  # read by explanations
-            y = weights @ v  # (B, H, T, D/H)
+        if last:
+            q, bias = q[:, :, -1:], bias[:, :, -1:]  # (B, H, 1, D/H), (B, 1, 1, T)
+        if return_weights or self.training:  # training: the weights get ByteDropout
+            logits = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads) + bias  # (B, H, Tq, T)
+            weights = torch.softmax(logits, dim=-1)
+            if return_weights:
+                self.last_weights = weights  # read by explanations
+            y = self.dropout(weights) @ v  # (B, H, Tq, D/H)
         else:
-            p = self.dropout if self.training else 0.0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, D/H)
-        y = y.transpose(1, 2).reshape(b, t, d)  # (B, T, D)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, Tq, D/H)
+        y = y.transpose(1, 2).reshape(b, q.shape[2], d)  # (B, Tq, D)
         return self.out(y)
 
 
@@ -166,11 +192,15 @@ class Block(nn.Module):
         self.attention = CausalSelfAttention(dim, heads, dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.feed_forward = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = ByteDropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, return_weights: bool = False) -> torch.Tensor:
-        x = x + self.dropout(self.attention(self.norm1(x), mask, return_weights))  # (B, T, D)
-        return x + self.dropout(self.feed_forward(self.norm2(x)))  # (B, T, D)
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor, return_weights: bool = False, last: bool = False
+    ) -> torch.Tensor:
+        """x (B, T, D) -> (B, T, D), or (B, 1, D) for the newest position alone with `last`."""
+        attended = self.attention(self.norm1(x), bias, return_weights, last)  # (B, Tq, D)
+        x = (x[:, -1:] if last else x) + self.dropout(attended)  # (B, Tq, D)
+        return x + self.dropout(self.feed_forward(self.norm2(x)))  # (B, Tq, D)
 
 
 class SASRecNetwork(nn.Module):
@@ -200,7 +230,7 @@ class SASRecNetwork(nn.Module):
         super().__init__()
         self.items = items
         self.positions = nn.Embedding(max_len, dim)
-        self.input_dropout = nn.Dropout(dropout)
+        self.input_dropout = ByteDropout(dropout)
         self.blocks = nn.ModuleList(Block(dim, heads, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(dim)
         self.max_len = max_len
@@ -210,9 +240,14 @@ class SASRecNetwork(nn.Module):
             self.log_gamma = nn.Parameter(torch.tensor(math.log(10.0)))  # γ = 10: a 0.1 cosine gap is 1 logit
 
     def forward(
-        self, sequence: torch.Tensor, table: torch.Tensor | None = None, return_weights: bool = False
+        self,
+        sequence: torch.Tensor,
+        table: torch.Tensor | None = None,
+        return_weights: bool = False,
+        last: bool = False,
     ) -> torch.Tensor:
-        """Hidden states (B, T, D) for left-padded item rows `sequence` (B, T), 0 = padding."""
+        """Hidden states (B, T, D) for left-padded item rows `sequence` (B, T), 0 = padding; with
+        `last` only the newest position's, (B, 1, D), which spares the last block the other queries."""
         table = self.items.table() if table is None else table  # (I + 1, D)
         t = sequence.shape[1]
         present = sequence > 0  # (B, T)
@@ -220,31 +255,36 @@ class SASRecNetwork(nn.Module):
         x = x + self.positions(torch.arange(self.max_len - t, self.max_len, device=sequence.device))  # (B, T, D)
         x = self.input_dropout(x) * present.unsqueeze(-1)
         causal = torch.ones(t, t, dtype=torch.bool, device=sequence.device).tril()  # (T, T)
-        mask = causal & present.unsqueeze(1)  # (B, T, T): query t sees non-padding keys <= t
-        mask = mask | torch.eye(t, dtype=torch.bool, device=sequence.device)  # padding rows see themselves
-        mask = mask.unsqueeze(1)  # (B, 1, T, T)
-        for block in self.blocks:
-            x = block(x, mask, return_weights) * present.unsqueeze(-1)  # (B, T, D)
+        allowed = causal & present.unsqueeze(1)  # (B, T, T): query t sees non-padding keys <= t
+        allowed = allowed | torch.eye(t, dtype=torch.bool, device=sequence.device)  # padding rows see themselves
+        bias = torch.zeros(allowed.shape, device=x.device).masked_fill(~allowed, float("-inf")).unsqueeze(1)
+        for i, block in enumerate(self.blocks):
+            only_last = last and i == len(self.blocks) - 1
+            keep = present[:, -1:] if only_last else present  # (B, Tq)
+            x = block(x, bias, return_weights, only_last) * keep.unsqueeze(-1)  # (B, Tq, D)
         x = self.norm(x)
         if self.items.unit is None:
             return x
-        return torch.cat([x, self.log_gamma.exp() * self.text_profile(sequence)], dim=2)  # (B, T, D + Dt)
+        profile = self.text_profile(sequence, last)  # (B, Tq, Dt)
+        return torch.cat([x, self.log_gamma.exp() * profile], dim=2)  # (B, Tq, D + Dt)
 
-    def text_profile(self, sequence: torch.Tensor) -> torch.Tensor:
-        """p_t: the recency-weighted mean unit text vector of the items up to each position, (B, T, Dt)."""
+    def text_profile(self, sequence: torch.Tensor, last: bool = False) -> torch.Tensor:
+        """p_t: the recency-weighted mean unit text vector of the items up to each position t of
+        `sequence` (B, T), shape (B, T, Dt); with `last` the newest position's alone, (B, 1, Dt)."""
         assert self.items.unit is not None
         t = sequence.shape[1]
+        tq = 1 if last else t
         steps = torch.arange(t, device=sequence.device)
-        back = steps.unsqueeze(1) - steps.unsqueeze(0)  # (T, T): [t, j] = t - j
+        back = steps[t - tq :].unsqueeze(1) - steps.unsqueeze(0)  # (Tq, T): [q, j] = position of q - j
         recent = (back >= 0) & (back < self.window)
-        weights = torch.where(recent, self.decay ** back.clamp(min=0).float(), 0.0)  # (T, T)
-        weights = weights.unsqueeze(0) * (sequence > 0).unsqueeze(1).float()  # (B, T, T): padding weighs 0
+        weights = torch.where(recent, self.decay ** back.clamp(min=0).float(), 0.0)  # (Tq, T)
+        weights = weights.unsqueeze(0) * (sequence > 0).unsqueeze(1).float()  # (B, Tq, T): padding weighs 0
         weights = weights / weights.sum(dim=2, keepdim=True).clamp(min=1e-12)
-        return weights @ self.items.unit[sequence]  # (B, T, Dt)
+        return weights @ self.items.unit[sequence]  # (B, Tq, Dt)
 
     def last_hidden(self, sequence: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """The hidden state after the newest item of each row, shape (B, D)."""
-        return self.forward(sequence, table)[:, -1]  # rows are left-padded: the newest item is last
+        return self.forward(sequence, table, last=True)[:, 0]  # rows are left-padded: the newest item is last
 
     def attention_weights(self) -> list[torch.Tensor]:
         """Attention weights (B, H, T, T) of each block from the last `return_weights=True` pass."""

@@ -89,11 +89,11 @@ class FullSoftmaxLoss(nn.Module):
 
 
 class SampledSoftmaxLoss(nn.Module):
-    """Cross-entropy over the target and `negatives` items drawn uniformly, shared by the batch.
+    """Cross-entropy over the target and `negatives` distinct items drawn uniformly, shared by the batch.
 
-    Negatives are drawn from the items with training interactions (`known`; all when None), for
-    the reason `FullSoftmaxLoss` gives. A drawn negative that equals a row's target is masked out
-    of that row.
+    Negatives are drawn without replacement from the items with training interactions (`known`;
+    all when None), for the reason `FullSoftmaxLoss` gives; asking for more than there are takes
+    them all. A drawn negative that equals a row's target is left out of that row.
     """
 
     def __init__(self, negatives: int, generator: torch.Generator, known: torch.Tensor | None = None) -> None:
@@ -104,13 +104,18 @@ class SampledSoftmaxLoss(nn.Module):
 
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         pool = table.shape[0] - 1 if self.rows is None else len(self.rows)
-        drawn = torch.randint(0, pool, (self.negatives,), generator=self.generator)  # (S,)
-        drawn = (drawn + 1 if self.rows is None else self.rows[drawn]).to(hidden.device)  # network rows
-        positive = (hidden * table[targets]).sum(-1, keepdim=True)  # (N, 1)
+        drawn = torch.randperm(pool, generator=self.generator)[: self.negatives]  # (S,) distinct
+        drawn = drawn + 1 if self.rows is None else self.rows[drawn]  # network rows
+        slot = torch.full((table.shape[0],), -1, dtype=torch.long)  # network row -> its place among the drawn
+        slot[drawn] = torch.arange(len(drawn))
+        slot, drawn = slot.to(hidden.device), drawn.to(hidden.device)
+        positive = (hidden * table[targets]).sum(-1)  # (N,)
         negative = hidden @ table[drawn].T  # (N, S)
-        negative = negative.masked_fill(drawn.unsqueeze(0) == targets.unsqueeze(1), float("-inf"))
-        logits = torch.cat([positive, negative], dim=1)  # (N, 1 + S)
-        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
+        hit = slot[targets]  # (N,): where a row's target was drawn, -1 where it was not
+        rows = torch.nonzero(hit >= 0).flatten()
+        negative = negative.index_put((rows, hit[rows]), torch.tensor(float("-inf"), device=hidden.device))
+        # log(e^positive + sum e^negative) - positive, without building the (N, 1 + S) logits
+        return (torch.logaddexp(positive, torch.logsumexp(negative, dim=1)) - positive).mean()
 
 
 @dataclass
