@@ -5,10 +5,12 @@ items seen in training excluded. SASRec holds out each user's last training item
 on validation NDCG@10; the test split is never used for choices.
 
     python benchmarks/bench_sasrec.py --dataset amazon-beauty [--variants id fused] [--minutes 30]
-    python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation
+    python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation [--only NAME ...] [--threads 1]
 
 Writes benchmarks/results/sasrec_<dataset>.json (or sasrec_ablation_<dataset>.json) and the README
-table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows.
+table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows. Ablation
+runs made with `--only` are merged into the file's earlier runs with the same time limit, so the
+table can be filled by two single-threaded processes side by side.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import time
 from typing import Any
 
+import torch
 from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
 
 from lmrec.data.ingest import load_dataset
@@ -55,6 +58,7 @@ ABLATION: dict[str, dict[str, Any]] = {
     "4 layers, 2 heads": {"layers": 4, "heads": 2},
     "dropout 0.2": {"dropout": 0.2},
     "dim 128": {"dim": 128},
+    "learning rate 0.003": {"learning_rate": 0.003},
     "id only": {"item_parts": ["id"]},
     "side only": {"item_parts": ["SIDE"]},
 }
@@ -69,17 +73,24 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0, help="Training time limit per model.")
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--ablation", action="store_true", help="Run the ablation table instead.")
+    parser.add_argument("--only", nargs="+", choices=sorted(ABLATION), help="Ablation variants to run (default all).")
+    parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     path = shared_data(args.dataset)
     if path is None:
         return
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dataset, _ = load_dataset(path)
     split = leave_last_out(dataset)
     print(f"{args.dataset}: {dataset}, {split.n_test_users:,} test users", flush=True)
     common = {**BASE[args.dataset], "epochs": args.epochs, "max_minutes": args.minutes, "seed": args.seed}
-    runs = ABLATION if args.ablation else {name: VARIANTS[name] for name in args.variants}
+    if args.ablation:
+        runs = {name: change for name, change in ABLATION.items() if args.only is None or name in args.only}
+    else:
+        runs = {name: VARIANTS[name] for name in args.variants}
     eval_config = EvaluationConfig(n_bootstrap=1000)
 
     results, rows = {}, {}
@@ -110,8 +121,16 @@ def main() -> None:
             flush=True,
         )
 
-    payload: dict[str, Any] = {"dataset": args.dataset, "protocol": PROTOCOL_NOTE, "runs": results}
-    if not args.ablation:
+    payload: dict[str, Any] = {
+        "dataset": args.dataset,
+        "protocol": PROTOCOL_NOTE,
+        "minutes": args.minutes,
+        "threads": torch.get_num_threads(),
+        "runs": results,
+    }
+    if args.ablation:
+        payload["runs"] = _with_earlier_runs(args.dataset, args.minutes, results)
+    else:
         ease = create_model("ease", {"l2": EASE_L2[args.dataset]})
         started = time.perf_counter()
         ease.fit(split.train)
@@ -127,6 +146,14 @@ def main() -> None:
         replace_readme_section("sasrec-ablation", ablation_table(payload))
     else:
         replace_readme_section("sasrec", main_table())
+
+
+def _with_earlier_runs(dataset: str, minutes: float, runs: dict[str, Any]) -> dict[str, Any]:
+    """`runs` plus the earlier ablation runs of `dataset` under the same time limit, in ABLATION's order."""
+    path = RESULTS / f"sasrec_ablation_{dataset}.json"
+    old = json.loads(path.read_text())["runs"] if path.is_file() else {}
+    merged = {k: v for k, v in old.items() if v["settings"]["max_minutes"] == minutes} | runs
+    return {name: merged[name] for name in ABLATION if name in merged}
 
 
 def _resolve(settings: dict[str, Any], side: str) -> dict[str, Any]:
@@ -173,7 +200,9 @@ def main_table() -> str:
 
 def ablation_table(payload: dict[str, Any]) -> str:
     lines = [
-        f"**{payload['dataset']}**, one change at a time from the fused, sampled-softmax model:",
+        f"**{payload['dataset']}**, one change at a time from the fused, sampled-softmax model "
+        f"(each trained at most {payload['minutes']:g} minutes on {payload['threads']} thread(s); "
+        "choices read from the validation column):",
         "",
         "| variant | valid NDCG@10 | test NDCG@10 | test HR@10 | epochs (best) | train min |",
         "|---|---|---|---|---|---|",
