@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,6 +62,16 @@ class TuningConfig(BaseModel):
 
     temperature: float = Field(default=0.05, gt=0.0)
     """Softmax temperature on cosine similarities."""
+
+    popularity_correction: bool = True
+    """Subtract log q_j, item j's share of the pairs, from every logit of item j (the logQ
+    correction of in-batch negatives, Yi et al. 2019). The batch's other items are negatives drawn
+    in proportion to how often they pair; uncorrected, the most frequent items are pushed away
+    from everything, and the tuned vectors lose the popularity that next items have."""
+
+    bfloat16: bool = False
+    """Run the encoder in bfloat16 autocast while tuning (the adapters stay float32): about three
+    times faster on CPUs with AMX and on recent GPUs, slower on CPUs without bfloat16 units."""
 
     max_tokens: int = Field(default=64, ge=8, le=512)
     """Texts are cut to this many tokens while tuning (titles and the start of descriptions)."""
@@ -162,20 +173,19 @@ def tune_encoder(
         }
         return F.normalize(model(features)["sentence_embedding"], dim=-1)  # (B, D)
 
+    share = np.bincount(pairs.ravel(), minlength=len(texts)) / pairs.size  # q_j: item j's share of the pairs
+    log_share = torch.from_numpy(np.log(np.maximum(share, 1e-12))).float().to(device)
+    device_type = torch.device(device).type
     for _ in range(config.epochs):
         order = rng.permutation(len(pairs))
         for start in range(0, len(order) - 1, config.batch_size):
             batch = pairs[order[start : start + config.batch_size]]  # (B, 2)
             if len(batch) < 2:
                 continue
-            left = embed([texts[i] for i in batch[:, 0]])  # (B, D)
-            right = embed([texts[i] for i in batch[:, 1]])  # (B, D)
-            logits = left @ right.T / config.temperature  # (B, B): the diagonal holds the positives
-            # a batch may hold the same item twice; equal texts on the off-diagonal are not negatives
-            clash = torch.from_numpy(batch[:, 1][None, :] == batch[:, 1][:, None]) & ~torch.eye(len(batch)).bool()
-            logits = logits.masked_fill(clash.to(logits.device), float("-inf"))
-            labels = torch.arange(len(batch), device=logits.device)
-            loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=config.bfloat16):
+                left = embed([texts[i] for i in batch[:, 0]]).float()  # (B, D)
+                right = embed([texts[i] for i in batch[:, 1]]).float()  # (B, D)
+            loss = _pair_loss(left, right, torch.from_numpy(batch).to(device), config, log_share)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -196,3 +206,27 @@ def tune_encoder(
         "tuned the encoder on %d pairs in %d steps (%.0fs) -> %s", len(pairs), report.steps, report.seconds, folder
     )
     return report
+
+
+def _pair_loss(left: Any, right: Any, batch: Any, config: TuningConfig, log_share: Any) -> Any:
+    """In-batch contrastive loss of unit vectors left, right (B, D) of the pairs `batch` (B, 2), both ways.
+
+    Row i's positive is column i; the other columns are its negatives, except those holding item i
+    itself or its partner (a batch may hold an item twice), which are masked. With the popularity
+    correction every logit of item j is lowered by log q_j.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    logits = left @ right.T / config.temperature  # (B, B): [i, j] = left i against right j
+    labels = torch.arange(len(batch), device=logits.device)
+    off_diagonal = ~torch.eye(len(batch), dtype=torch.bool, device=logits.device)
+    loss = logits.new_zeros(())
+    for scores, mine, theirs in ((logits, batch, batch), (logits.T, batch.flip(1), batch.flip(1))):
+        # scores[i, j]: query mine[i, 0] against candidate theirs[j, 1]
+        candidate = theirs[:, 1][None, :]  # (1, B)
+        clash = ((candidate == mine[:, 1][:, None]) | (candidate == mine[:, 0][:, None])) & off_diagonal
+        if config.popularity_correction:
+            scores = scores - log_share[theirs[:, 1]][None, :]
+        loss = loss + 0.5 * F.cross_entropy(scores.masked_fill(clash, float("-inf")), labels)
+    return loss

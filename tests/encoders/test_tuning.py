@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lmrec.data.dataset import Histories
 from lmrec.diagnostics import DataError
 from lmrec.encoders import EncoderConfig, TextEncoder
 from lmrec.encoders.text import model_version
-from lmrec.encoders.tuning import TuningConfig, cooccurrence_pairs, tune_encoder
+from lmrec.encoders.tuning import TuningConfig, _pair_loss, cooccurrence_pairs, tune_encoder
 
 
 def test_cooccurrence_pairs_known_answer() -> None:
@@ -36,9 +38,10 @@ TEXTS = [
 PAIRS = np.array([[0, 1], [2, 3], [4, 5]] * 8)
 
 
-def test_tuning_pulls_cooccurring_items_together_and_saves_a_loadable_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bfloat16", [False, True])
+def test_tuning_pulls_cooccurring_items_together_and_saves_a_loadable_model(tmp_path: Path, bfloat16: bool) -> None:
     before = TextEncoder().encode(TEXTS)
-    config = TuningConfig(epochs=6, batch_size=3, learning_rate=3e-3, max_pairs=100, rank=4)
+    config = TuningConfig(epochs=6, batch_size=3, learning_rate=3e-3, max_pairs=100, rank=4, bfloat16=bfloat16)
     report = tune_encoder(TEXTS, PAIRS, tmp_path / "tuned", config)
     assert report.steps == 6 * 8 and report.losses[-1] < report.losses[0]
     tuned_config = EncoderConfig(model=report.path)
@@ -60,3 +63,39 @@ def test_bad_pairs_are_refused(tmp_path: Path) -> None:
         tune_encoder(TEXTS, np.array([[0, 1]]), tmp_path / "x")
     with pytest.raises(DataError, match="outside"):
         tune_encoder(TEXTS, np.array([[0, 1], [2, 99]]), tmp_path / "x")
+
+
+def _reference_loss(
+    left: torch.Tensor, right: torch.Tensor, masked: list[tuple[int, int, int]], shift: torch.Tensor
+) -> float:
+    """Plain symmetric cross-entropy: way 0 rows are lefts against rights, way 1 the transpose;
+    `masked` (way, row, column) entries are left out, `shift` (2, B) is subtracted per column."""
+    total = 0.0
+    for way, scores in enumerate((left @ right.T / 0.05, right @ left.T / 0.05)):
+        for i in range(len(scores)):
+            row = [float(scores[i, j] - shift[way, j]) for j in range(len(scores)) if (way, i, j) not in masked]
+            positive = float(scores[i, i] - shift[way, i])
+            total += 0.5 * (math.log(sum(math.exp(v) for v in row)) - positive) / len(scores)
+    return total
+
+
+def test_pair_loss_masks_the_query_item_and_its_partner_among_the_negatives() -> None:
+    torch.manual_seed(0)
+    left, right = (torch.nn.functional.normalize(torch.randn(3, 8), dim=1) for _ in range(2))
+    batch = torch.tensor([[0, 1], [1, 2], [3, 4]])  # item 1 is row 0's partner and row 1's query
+    config = TuningConfig(popularity_correction=False)
+    value = float(_pair_loss(left, right, batch, config, torch.zeros(5)))
+    # way 0: row 1 (query 1) meets right column 0 (item 1, itself); way 1: row 0 (query 1) meets left column 1
+    expected = _reference_loss(left, right, [(0, 1, 0), (1, 0, 1)], torch.zeros(2, 3))
+    assert value == pytest.approx(expected, rel=1e-5)
+    assert value != pytest.approx(_reference_loss(left, right, [], torch.zeros(2, 3)), rel=1e-3)
+
+
+def test_pair_loss_lowers_each_items_logits_by_its_log_share() -> None:
+    torch.manual_seed(1)
+    left, right = (torch.nn.functional.normalize(torch.randn(3, 8), dim=1) for _ in range(2))
+    batch = torch.tensor([[0, 1], [2, 3], [4, 5]])
+    log_share = torch.log(torch.tensor([0.3, 0.1, 0.2, 0.05, 0.25, 0.1]))
+    value = float(_pair_loss(left, right, batch, TuningConfig(), log_share))
+    shift = torch.stack([log_share[batch[:, 1]], log_share[batch[:, 0]]])  # way 0 candidates are rights
+    assert value == pytest.approx(_reference_loss(left, right, [], shift), rel=1e-5)
