@@ -18,6 +18,7 @@ point 5, checked per policy against greedy:
 - no 10% window of the horizon with a click rate more than 5% below greedy's.
 
     python benchmarks/bench_balance.py --tune     # choose each exploring policy's settings on the tuning seeds
+    python benchmarks/bench_balance.py --tune --policies ucb   # retune one policy, keeping the others' runs
     python benchmarks/bench_balance.py            # the reported runs on the test seeds, with the tuned settings
 
 `--tune` writes benchmarks/results/balance_tuning.json; the default run reads it (falling back to
@@ -62,12 +63,14 @@ AGENT: dict[str, Any] = {"user_dimension": 16}
 #: only their mildest values: larger ones lost clicks on every world tried. The cold budget uses the
 #: bottom slots, where a slot costs the fewest clicks (position bias) yet counts a full impression,
 #: and fills them with the cold items the posterior favours for this user (`pick="ucb"`) or uniformly.
+#: UCB is also tried with its loss cap (`max_loss`): each list gives up at most 3% of greedy's
+#: slot-weighted posterior mean, which aims at the window target directly.
 _BOTTOM = {"budget": 2, "slots": [8, 9], "rate": 1.0}
 GRID: dict[str, list[dict[str, Any]]] = {
     "epsilon": [{"epsilon": 0.02}],
     "softmax": [{"temperature": 0.003}],
     "thompson": [{"scale": s} for s in (0.15, 0.2)],
-    "ucb": [{"beta": b} for b in (0.15, 0.2)],
+    "ucb": [{"beta": b} for b in (0.15, 0.2)] + [{"beta": b, "max_loss": 0.03} for b in (0.2, 0.4)],
     "cold_budget": [_BOTTOM] + [{**_BOTTOM, "pick": "ucb", "pick_beta": b} for b in (0.15, 0.3)],
 }
 TARGETS = {"clicks_lift": 0.10, "times_sooner_to_reach": 5.0, "worst_window_ctr_ratio": 0.95}
@@ -81,6 +84,9 @@ def main() -> None:
         "--seeds", type=int, nargs="+", help="Seeds (default: the test seeds, or with --tune the tuning seeds)."
     )
     parser.add_argument("--tune", action="store_true", help="Tune the exploring policies on the tuning seeds.")
+    parser.add_argument(
+        "--policies", nargs="+", choices=sorted(GRID), help="With --tune: tune only these, keeping the others' runs."
+    )
     args = parser.parse_args()
     seeds = args.seeds or list(TUNING_SEEDS if args.tune else TEST_SEEDS)
     tuned_path = RESULTS / "balance_tuning.json"
@@ -97,8 +103,12 @@ def main() -> None:
         truth = create_model("ease", TRUTH).fit(dataset)
         print(f"{name}: {dataset}; truth fitted in {time.perf_counter() - started:.0f}s", flush=True)
         if args.tune:
-            tuning = tune(name, dataset, truth, args.rounds, seeds)
-            _merge(tuned_path, {"rounds": args.rounds, "grid": GRID}, name, tuning)
+            earlier = _earlier_tuning(tuned_path, name, args.rounds, seeds) if args.policies else {}
+            stale = sorted(set(GRID) - set(args.policies or GRID) - set(earlier))
+            if stale:
+                raise SystemExit(f"{name}: the grid of {stale} changed since the last tuning; tune them too")
+            tuning = tune(name, dataset, truth, args.rounds, seeds, args.policies or list(GRID), earlier)
+            _merge(tuned_path, {"rounds": args.rounds}, name, {"grid": GRID, **tuning})
             continue
         configs = {p: tuned.get(name, {}).get(p, DEFAULT_POLICY_CONFIGS[p]) for p in BUILT_IN_POLICIES}
         runs = {str(s): run_seed(name, dataset, truth, s, args.rounds, configs) for s in seeds}
@@ -122,6 +132,17 @@ def _merge(path: Path, header: dict[str, Any], name: str, entry: dict[str, Any])
     return payload
 
 
+def _earlier_tuning(path: Path, name: str, rounds: int, seeds: list[int]) -> dict[str, list[dict[str, Any]]]:
+    """The runs of dataset `name`'s last tuning, refused unless made with these rounds, seeds, world
+    and, for each policy, the grid it has now."""
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    entry = old.get("datasets", {}).get(name)
+    if not entry or old.get("rounds") != rounds or entry["seeds"] != seeds or entry["world_settings"] != WORLDS[name]:
+        raise SystemExit(f"{path}: no tuning of {name} with {rounds} rounds on seeds {seeds}; tune every policy")
+    grid = entry.get("grid", old.get("grid", {}))
+    return {p: entry["runs"][p] for p in GRID if grid.get(p) == GRID[p]}
+
+
 def load_tuning(path: Path) -> dict[str, Any]:
     """The chosen settings per dataset ({} when `--tune` has not run); refuses a tuning made in other worlds."""
     if not path.is_file():
@@ -141,9 +162,18 @@ def build(name: str, dataset: Any, truth: Any, seed: int, rounds: int) -> tuple[
     return world, agent, time.perf_counter() - started
 
 
-def tune(name: str, dataset: Any, truth: Any, rounds: int, seeds: list[int]) -> dict[str, Any]:
-    """Every grid setting on every tuning seed; per policy, the setting `choose` picks."""
-    runs: dict[str, list[dict[str, Any]]] = {p: [{"config": c, "seeds": {}} for c in cs] for p, cs in GRID.items()}
+def tune(
+    name: str,
+    dataset: Any,
+    truth: Any,
+    rounds: int,
+    seeds: list[int],
+    policies: list[str],
+    earlier: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Every grid setting of `policies` on every tuning seed (the other policies' runs taken from
+    `earlier`); per policy, the setting `choose` picks."""
+    runs = {p: [{"config": c, "seeds": {}} for c in GRID[p]] for p in policies}
     for seed in seeds:
         world, agent, _ = build(name, dataset, truth, seed, rounds)
         sim = {"rounds": rounds, "seed": seed}
@@ -154,6 +184,7 @@ def tune(name: str, dataset: Any, truth: Any, rounds: int, seeds: list[int]) -> 
                 versus = compare_with({"greedy": greedy, policy: metrics})[policy]
                 setting["seeds"][str(seed)] = {**{k: versus[k] for k in TARGETS}, "seconds": metrics["seconds"]}
                 print(f"  tune {name} seed {seed} {policy} {setting['config']}: {_targets_line(versus)}", flush=True)
+    runs = {p: runs[p] if p in runs else earlier[p] for p in GRID}
     chosen: dict[str, Any] = {"greedy": {}}
     for policy, settings in runs.items():
         for setting in settings:
