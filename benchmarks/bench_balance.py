@@ -63,14 +63,12 @@ AGENT: dict[str, Any] = {"user_dimension": 16}
 #: only their mildest values: larger ones lost clicks on every world tried. The cold budget uses the
 #: bottom slots, where a slot costs the fewest clicks (position bias) yet counts a full impression,
 #: and fills them with the cold items the posterior favours for this user (`pick="ucb"`) or uniformly.
-#: UCB is also tried with its loss cap (`max_loss`): each list gives up at most 3% of greedy's
-#: slot-weighted posterior mean, which aims at the window target directly.
 _BOTTOM = {"budget": 2, "slots": [8, 9], "rate": 1.0}
 GRID: dict[str, list[dict[str, Any]]] = {
     "epsilon": [{"epsilon": 0.02}],
     "softmax": [{"temperature": 0.003}],
     "thompson": [{"scale": s} for s in (0.15, 0.2)],
-    "ucb": [{"beta": b} for b in (0.15, 0.2)] + [{"beta": b, "max_loss": 0.03} for b in (0.2, 0.4)],
+    "ucb": [{"beta": b} for b in (0.15, 0.2)],
     "cold_budget": [_BOTTOM] + [{**_BOTTOM, "pick": "ucb", "pick_beta": b} for b in (0.15, 0.3)],
 }
 TARGETS = {"clicks_lift": 0.10, "times_sooner_to_reach": 5.0, "worst_window_ctr_ratio": 0.95}
