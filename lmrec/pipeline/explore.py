@@ -397,22 +397,9 @@ class UCBConfig(PolicyConfig):
     beta: float = Field(default=1.0, ge=0.0)
     """Weight of the uncertainty: items are ranked by score + beta · uncertainty."""
 
-    max_loss: float | None = Field(default=None, gt=0.0, lt=1.0)
-    """Most share of the greedy list's value a list may give up, by the scores themselves (each
-    slot weighed 1 / log2(slot + 2)): when the UCB list gives up more, beta is halved until it does
-    not (greedy after `halvings`). Exploration then costs at most this share of the expected clicks,
-    as far as the scores are calibrated, in every request. None: no limit."""
-
-    halvings: int = Field(default=6, ge=0, le=30)
-    """How many times beta is halved before the greedy list is taken (with `max_loss`)."""
-
 
 class UCB(Policy[UCBConfig]):
-    """Deterministic top m by score + beta · uncertainty (ties by position); every propensity is 1.
-
-    With `max_loss`, beta shrinks per request until the list's slot-weighted score is within that
-    share of the greedy list's: a request whose exploration would cost more explores less.
-    """
+    """Deterministic top m by score + beta · uncertainty (ties by position); every propensity is 1."""
 
     name = "ucb"
     config_class = UCBConfig
@@ -420,20 +407,7 @@ class UCB(Policy[UCBConfig]):
 
     def _order(self, c: Candidates, m: int) -> np.ndarray:
         assert c.uncertainty is not None  # checked by _prepare
-        cfg = self.config
-        order = top_k_positions(c.scores + cfg.beta * c.uncertainty, m)
-        if cfg.max_loss is None:
-            return order
-        weights = 1.0 / np.log2(np.arange(m) + 2.0)  # (m,)
-        greedy = c.greedy(m)
-        floor = weights @ c.scores[greedy] - cfg.max_loss * abs(weights @ c.scores[greedy])
-        beta = cfg.beta
-        for _ in range(cfg.halvings):
-            if weights @ c.scores[order] >= floor:
-                return order
-            beta /= 2.0
-            order = top_k_positions(c.scores + beta * c.uncertainty, m)
-        return order if weights @ c.scores[order] >= floor else greedy
+        return top_k_positions(c.scores + self.config.beta * c.uncertainty, m)
 
     def _probabilities(self, c: Candidates, m: int) -> np.ndarray:
         return _one_hot(self._order(c, m), len(c))

@@ -36,11 +36,6 @@ class TestUCB(PolicyContract):
     config: ClassVar[dict[str, Any]] = {"beta": 2.0}
 
 
-class TestUCBLossCap(PolicyContract):
-    policy_name = "ucb"
-    config: ClassVar[dict[str, Any]] = {"beta": 2.0, "max_loss": 0.05, "halvings": 3}
-
-
 class TestColdBudget(PolicyContract):
     policy_name = "cold_budget"
     config: ClassVar[dict[str, Any]] = {"rate": 0.5, "slots": [0, 2], "budget": 1}
