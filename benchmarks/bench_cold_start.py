@@ -5,8 +5,8 @@ Test users are those whose last item is a held-out item; every model ranks the w
 side by side on the same users: the text content model, SASRec fused (history items read by id +
 text; every item scored by its projected text vector plus the learned text-similarity term, so a
 held-out item competes on the same footing as the rest), and SASRec with ids alone (a held-out item
-has a zero vector there: it falls back to score 0). Scoring by the frozen text vectors alone
-against a learned text-space query (`output_parts=[]`) did worse: HR@10 0.0169, NDCG@10 0.0083
+has a zero vector there: it falls back to score 0). A variant scoring by the frozen text vectors
+alone against a learned text-space query did worse (and was removed): HR@10 0.0169, NDCG@10 0.0083
 (20 minutes on one thread, seed 0).
 
     python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0]

@@ -338,52 +338,6 @@ def test_text_similarity_ranks_a_never_seen_item_by_its_text() -> None:
     assert with_similarity < 5  # among the ten shoes the users like
 
 
-def test_scoring_by_text_alone_learns_a_query_in_the_text_space(tmp_path: Path) -> None:
-    """No output parts: a user vector is γ · p + W · h (Dt entries), an item's is its unit text
-    vector, W is learned from zero, and a never-seen shoe ranks on the warm shoes' footing."""
-    data = _with_a_new_shoe()
-    settings = {**SMALL, "item_parts": ["id", "text"], "output_parts": [], "text_similarity": True}
-    model = SASRec(settings).fit(data)
-    network = model.network
-    assert network.query is not None and network.query.weight.abs().sum() > 0  # moved off the content model
-    unit = network.items.unit[1:].numpy()  # (I, Dt)
-    np.testing.assert_allclose(model.item_vectors(), unit)
-    history = Histories.from_lists([[0, 1, 12]])
-    rows = torch.from_numpy(left_padded(history, SMALL["max_len"]))
-    with torch.no_grad():
-        states = network(rows, network.items.table())[:, -1]  # (1, Dt): the plain forward
-        hidden = _embedded(network, rows)
-        for block in network.blocks:
-            hidden = block(hidden, _bias(rows))
-        hidden = network.norm(hidden)
-        profile = network.log_gamma.exp() * network.text_profile(rows)
-        by_hand = profile[:, -1] + hidden[:, -1] @ network.query.weight.T
-    torch.testing.assert_close(states, by_hand)
-    np.testing.assert_allclose(model.user_vectors(history), states.numpy(), rtol=1e-5, atol=1e-6)
-    scores = model.score_histories(history)
-    np.testing.assert_allclose(scores, model.user_vectors(history) @ unit.T, rtol=1e-5, atol=1e-6)
-    model.save(tmp_path / "sasrec")
-    np.testing.assert_allclose(load_model(tmp_path / "sasrec").score_histories(history), scores, rtol=1e-5)
-    assert _new_shoe_mean_rank(output_parts=[], text_similarity=True) < 5  # among the ten shoes
-
-
-def test_scoring_by_text_alone_needs_text_similarity() -> None:
-    with pytest.raises(ConfigError, match="needs text_similarity"):
-        SASRec({**SMALL, "item_parts": ["id", "text"], "output_parts": []}).fit(two_tastes())
-
-
-def _embedded(network: SASRecNetwork, rows: torch.Tensor) -> torch.Tensor:
-    """The blocks' input in eval mode: scaled item vectors plus positions, padding zeroed."""
-    x = network.items.table()[rows] * network.dim**0.5 + network.positions.weight[-rows.shape[1] :]
-    return x * (rows > 0).unsqueeze(-1)
-
-
-def _bias(rows: torch.Tensor) -> torch.Tensor:
-    t = rows.shape[1]
-    allowed = torch.ones(t, t, dtype=torch.bool).tril() & (rows > 0).unsqueeze(1) | torch.eye(t, dtype=torch.bool)
-    return torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf")).unsqueeze(1)
-
-
 def test_text_similarity_needs_the_text_part() -> None:
     with pytest.raises(ConfigError, match="text_similarity needs the text part"):
         SASRec({**SMALL, "item_parts": ["id"], "text_similarity": True}).fit(two_tastes())

@@ -81,10 +81,7 @@ class SASRecConfig(ModelConfig):
     """The parts an item is scored by as the next item (its output vector); `same` is `item_parts`.
     History items are always read with every part. Scoring by `text` (or `attributes`) alone puts
     a new item, which has no id vector, on the same footing as the items seen in training, and
-    lets a new item be scored without retraining; it must be a subset of the parts used. Empty, with
-    `text_similarity`, scores every item by its frozen text vector alone against a query the network
-    learns in the text space (the content model's query plus a learned correction): training can
-    then learn nothing item by item, and a new item is exactly on the trained items' footing."""
+    lets a new item be scored without retraining; it must be a subset of the parts used."""
 
     text_similarity: bool = False
     """Add to every score γ times the cosine between the item's text and the recency-weighted mean
@@ -214,8 +211,6 @@ class SASRec(Recommender[SASRecConfig]):
         missing = sorted(set(chosen) - set(self.parts))
         if missing:
             raise ConfigError(f"output_parts {list(chosen)}: {missing} not among the item parts {list(self.parts)}")
-        if not chosen and not cfg.text_similarity:
-            raise ConfigError("output_parts [] (score by text alone) needs text_similarity")
         output = [i for i, part in enumerate(self.parts) if part in chosen]
         if cfg.text_similarity and text is None:
             raise ConfigError(f"text_similarity needs the text part; the item parts are {list(self.parts)}")
@@ -243,8 +238,7 @@ class SASRec(Recommender[SASRecConfig]):
 
     def user_vectors(self, histories: Histories) -> np.ndarray:
         """The network's state after each row's newest item, shape (B, D) (D + Dt with `text_similarity`:
-        γ times the history's text profile appended; Dt, the text-space query, with no output parts);
-        zeros for an empty row."""
+        γ times the history's text profile appended); zeros for an empty row."""
         self._check_fitted()
         rows = torch.from_numpy(trimmed(left_padded(histories, self.config.max_len)))  # (B, T)
         with torch.no_grad():
@@ -254,7 +248,7 @@ class SASRec(Recommender[SASRecConfig]):
 
     def item_vectors(self) -> np.ndarray:
         """Every item's output vector, shape (I, D) (D + Dt with `text_similarity`: its unit text vector
-        appended; that vector alone with no output parts): a user's score is user_vector . item_vector."""
+        appended): a user's score is user_vector . item_vector."""
         self._check_fitted()
         return self.output_table()[1:].numpy()
 

@@ -93,8 +93,7 @@ class ItemEncoder(nn.Module):
     next one. Scoring by content parts alone puts a new item, which has no id vector, on the same
     footing as the items seen in training. With `unit` text vectors (I, Dt) the output vector also
     carries them, unprojected, as its last Dt entries: the network then adds a text-similarity
-    term to every score (see `SASRecNetwork`); with `unit` and no output parts they are the whole
-    output vector.
+    term to every score (see `SASRecNetwork`).
     """
 
     unit: torch.Tensor | None
@@ -107,10 +106,8 @@ class ItemEncoder(nn.Module):
             raise ValueError("an item encoder needs at least one part")
         self.parts = nn.ModuleList(parts)
         self.output = list(range(len(parts))) if output is None else output
-        if not set(self.output) <= set(range(len(parts))) or not (self.output or unit is not None):
-            raise ValueError(
-                f"output parts {output} must be a subset of the {len(parts)} parts, non-empty without unit"
-            )
+        if not self.output or not set(self.output) <= set(range(len(parts))):
+            raise ValueError(f"output parts {output} must be a non-empty subset of the {len(parts)} parts")
         padded = None if unit is None else torch.cat([torch.zeros(1, unit.shape[1]), F.normalize(unit.float(), dim=1)])
         self.register_buffer("unit", padded)  # (I + 1, Dt) or None
 
@@ -123,9 +120,6 @@ class ItemEncoder(nn.Module):
         tables = [cast(ItemPart, part).table() for part in self.parts]
         inputs = torch.stack(tables).sum(dim=0) if len(tables) > 1 else tables[0]
         chosen = [tables[i] for i in self.output]
-        if not chosen:  # scored by the unit text vectors alone
-            assert self.unit is not None
-            return inputs, self.unit  # (I + 1, Dt)
         output = inputs if len(chosen) == len(tables) else torch.stack(chosen).sum(dim=0)
         if self.unit is not None:
             output = torch.cat([output, self.unit], dim=1)  # (I + 1, D + Dt)
@@ -219,11 +213,7 @@ class SASRecNetwork(nn.Module):
     p_t the recency-weighted mean of the unit text vectors of the items up to t (weight
     `decay` ** steps back, the last `window` items), so the score gains γ · p_t · u_i: the text content
     model's similarity, with its weight γ learned alongside the rest. It ranks an item by what its
-    text says from the first request on, which is all a new item has. When the item encoder scores
-    by the unit text vectors alone (no output parts), the hidden state is γ · p_t + W · h_t: the
-    content model's query moved by a learned map of the transformer's state, so every score is an
-    inner product in the frozen text space and an item never seen in training is on the very
-    footing of the rest (W starts at zero: the content model).
+    text says from the first request on, which is all a new item has.
     """
 
     def __init__(
@@ -248,10 +238,6 @@ class SASRecNetwork(nn.Module):
         self.window, self.decay = window, decay
         if items.unit is not None:
             self.log_gamma = nn.Parameter(torch.tensor(math.log(10.0)))  # γ = 10: a 0.1 cosine gap is 1 logit
-        self.query: nn.Linear | None = None
-        if items.unit is not None and not items.output:
-            self.query = nn.Linear(dim, items.unit.shape[1], bias=False)  # W: (Dt, D)
-            nn.init.zeros_(self.query.weight)
 
     def forward(
         self,
@@ -279,10 +265,8 @@ class SASRecNetwork(nn.Module):
         x = self.norm(x)
         if self.items.unit is None:
             return x
-        profile = self.log_gamma.exp() * self.text_profile(sequence, last)  # (B, Tq, Dt)
-        if self.query is not None:
-            return profile + self.query(x)  # (B, Tq, Dt): a query in the text space
-        return torch.cat([x, profile], dim=2)  # (B, Tq, D + Dt)
+        profile = self.text_profile(sequence, last)  # (B, Tq, Dt)
+        return torch.cat([x, self.log_gamma.exp() * profile], dim=2)  # (B, Tq, D + Dt)
 
     def text_profile(self, sequence: torch.Tensor, last: bool = False) -> torch.Tensor:
         """p_t: the recency-weighted mean unit text vector of the items up to each position t of
