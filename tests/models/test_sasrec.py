@@ -7,6 +7,7 @@ The shared contract (config, fit twice, save/load, batching, the two-tastes answ
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,11 @@ from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.model import attribute_tokens
 from lmrec.models.sequential.network import ByteDropout, IdEmbedding, ItemEncoder, SASRecNetwork, TextProjection
 from lmrec.models.sequential.trainer import (
+    TEXT_WEIGHT_SCALES,
     FullSoftmaxLoss,
     SampledSoftmaxLoss,
+    Trainer,
+    TrainerSettings,
     left_padded,
     length_batches,
     trimmed,
@@ -135,14 +139,41 @@ def test_sampled_softmax_equals_cross_entropy_over_the_target_and_the_drawn_item
     torch.testing.assert_close(value, reference)
 
 
-def test_trainer_validation_equals_the_evaluation_protocol() -> None:
+@pytest.mark.parametrize("text", [False, True], ids=["id", "id+text+similarity"])
+def test_trainer_validation_equals_the_evaluation_protocol(text: bool) -> None:
     """The trainer holds out each user's last training item; the protocol's leave-last-out split of
-    the same data asks the same question, so the two NDCG@10 must agree."""
+    the same data asks the same question, so the two NDCG@10 must agree (with the text-similarity
+    term: at the weight γ chosen on that validation, which the fitted model keeps)."""
     data = two_tastes()
-    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10}).fit(data)
+    parts = {"item_parts": ["id", "text"], "text_similarity": True} if text else {}
+    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10, **parts}).fit(data)
+    if text:
+        assert model.report.text_weight == pytest.approx(float(model.network.log_gamma.detach().exp()))
     protocol = evaluate(model, leave_last_out(data), EvaluationConfig(n_bootstrap=0))
     assert model.report.best_ndcg == pytest.approx(protocol.metrics["NDCG@10"], abs=1e-6)
     assert model.report.best_ndcg > 0.1
+
+
+def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation() -> None:
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 3, "item_parts": ["id", "text"], "text_similarity": True}).fit(data)
+    network = model.network
+    histories = data.histories()
+    inputs = left_padded(histories, SMALL["max_len"], drop_last=1)
+    targets = histories.items[histories.indptr[1:] - 1] + 1
+    settings = TrainerSettings(1, 32, 1e-3, 0.0, 1, 1, None, torch.device("cpu"))
+    trainer = Trainer(network, FullSoftmaxLoss(), settings, seed=0)
+    learned = 1.7
+    by_scale = {}
+    for scale in TEXT_WEIGHT_SCALES:
+        network.log_gamma.data.fill_(math.log(learned * scale))
+        by_scale[scale] = trainer.validate(inputs, targets)
+    assert len(set(by_scale.values())) > 1  # the weight matters here
+    network.log_gamma.data.fill_(math.log(learned))
+    gamma, ndcg = trainer.calibrate_text_weight(inputs, targets)
+    assert ndcg == max(by_scale.values()) >= by_scale[1.0]
+    assert gamma == pytest.approx(learned * min(s for s, v in by_scale.items() if v == ndcg))
+    assert float(network.log_gamma.detach().exp()) == pytest.approx(gamma)
 
 
 def _with_a_new_shoe() -> Dataset:

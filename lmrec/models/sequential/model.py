@@ -86,8 +86,9 @@ class SASRecConfig(ModelConfig):
     text_similarity: bool = False
     """Add to every score γ times the cosine between the item's text and the recency-weighted mean
     text of the history (the text content model's signal; the last 20 items, weight 0.9 per step
-    back), with γ learned: a new item is then ranked by what its text says from the first request.
-    Needs the `text` part."""
+    back): a new item is then ranked by what its text says from the first request. γ is learned,
+    then rescaled to the best of a few multiples on validation (the training loss undervalues a
+    term that cannot memorise). Needs the `text` part."""
 
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
