@@ -2,13 +2,16 @@
 
 10% of the items (seeded) are held out with all their interactions, as in bench_cold_start.py.
 The encoder is tuned (`lmrec.encoders.tuning`, peft LoRA, in-batch contrastive) on pairs of items
-that co-occur within 3 steps in the remaining histories with each user's last item removed, so
-neither test set below was seen by the tuning:
+that co-occur within 3 steps in the remaining histories with each user's last two items removed,
+so none of these was seen by the tuning:
 
+- validation: each user's second-to-last remaining item; it chooses the scale at which the
+  adapter is merged (`merge_adapter`: 1 is the tuned encoder, 0.5 the midpoint of the base and
+  tuned weights), from `SCALES`;
 - cold: users whose last item is a held-out item, ranked over the whole catalogue;
 - warm: each user's last remaining item (leave-last-out on the data without the held-out items).
 
-Both are scored by the text content model (recency-weighted mean of the recent items' text
+All are scored by the text content model (recency-weighted mean of the recent items' text
 vectors), which reads nothing but the encoder, so the difference is the encoder's alone.
 
     python benchmarks/bench_lora.py [--pairs 12000] [--max-tokens 32] [--epochs 1] [--float32] [--seed 0]
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,9 +37,12 @@ from common import peak_rss_mib, replace_readme_section, shared_data, write_resu
 from lmrec.data.ingest import load_dataset
 from lmrec.data.splits import Split, held_out_items, leave_last_out
 from lmrec.encoders import EncoderConfig
-from lmrec.encoders.tuning import TuningConfig, cooccurrence_pairs, tune_encoder
+from lmrec.encoders.tuning import TuningConfig, cooccurrence_pairs, merge_adapter, tune_encoder
 from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
 from lmrec.models import create_model
+
+#: Scales at which the adapter is merged, chosen among on validation.
+SCALES = (0.25, 0.5, 0.75, 1.0)
 
 
 def main() -> None:
@@ -56,6 +63,7 @@ def main() -> None:
     dataset, _ = load_dataset(path)
     cold = held_out_items(dataset, share=0.1, seed=args.seed)
     warm = leave_last_out(cold.train)
+    valid = leave_last_out(warm.train)
     splits: dict[str, Split] = {"cold": cold, "warm": warm}
     print(f"{args.dataset}: {dataset}; cold {cold.n_test_users:,} users, warm {warm.n_test_users:,} users", flush=True)
 
@@ -66,14 +74,25 @@ def main() -> None:
         bfloat16=not args.float32,
         seed=args.seed,
     )
-    pairs = cooccurrence_pairs(warm.train.histories(), tuning.window, tuning.max_pairs, tuning.seed)
+    pairs = cooccurrence_pairs(valid.train.histories(), tuning.window, tuning.max_pairs, tuning.seed)
     texts = cold.train.item_text()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as root:
         started = time.perf_counter()
-        report = tune_encoder(texts, pairs, folder, tuning)
+        report = tune_encoder(texts, pairs, Path(root) / "tuned", tuning)
         tuning_seconds = time.perf_counter() - started
         print(f"tuned on {len(pairs):,} pairs, {report.steps} steps, {tuning_seconds / 60:.1f} min", flush=True)
-        encoders = {"frozen": EncoderConfig(), "tuned": EncoderConfig(model=folder)}
+        validation: dict[float, float] = {}
+        for scale in SCALES:
+            folder = merge_adapter(Path(report.path) / "adapter", Path(root) / f"scale-{scale}", scale)
+            model = create_model("content", {"encoder": {"model": str(folder)}}).fit(valid.train)
+            validation[scale] = evaluate(model, valid, EvaluationConfig(n_bootstrap=0)).metrics["NDCG@10"]
+            print(f"  validation, merged at {scale}: NDCG@10 {validation[scale]:.4f}", flush=True)
+        chosen = max(SCALES, key=lambda scale: (validation[scale], -scale))
+        encoders = {
+            "frozen": EncoderConfig(),
+            "tuned": EncoderConfig(model=str(Path(root) / "scale-1.0")),
+            "merged": EncoderConfig(model=str(Path(root) / f"scale-{chosen}")),
+        }
         eval_config = EvaluationConfig(n_bootstrap=1000)
         results: dict[str, dict[str, EvaluationResult]] = {"cold": {}, "warm": {}}
         for encoder_name, encoder in encoders.items():
@@ -86,15 +105,15 @@ def main() -> None:
 
     rows: dict[str, Any] = {}
     for split_name, by_encoder in results.items():
-        frozen, tuned = by_encoder["frozen"], by_encoder["tuned"]
-        difference = compare(tuned, frozen, "NDCG@10")
-        rows[split_name] = {
-            "test_users": splits[split_name].n_test_users,
-            "frozen": frozen.to_dict(),
-            "tuned": tuned.to_dict(),
-            "ndcg_difference": difference.to_dict(),
-            "relative_ndcg_change": tuned.metrics["NDCG@10"] / frozen.metrics["NDCG@10"] - 1.0,
-        }
+        frozen = by_encoder["frozen"]
+        rows[split_name] = {"test_users": splits[split_name].n_test_users, "frozen": frozen.to_dict()}
+        for name in ("tuned", "merged"):
+            other = by_encoder[name]
+            rows[split_name][name] = {
+                **other.to_dict(),
+                "ndcg_difference": compare(other, frozen, "NDCG@10").to_dict(),
+                "relative_ndcg_change": other.metrics["NDCG@10"] / frozen.metrics["NDCG@10"] - 1.0,
+            }
     payload = {
         "dataset": args.dataset,
         "split": {"held_out_share": 0.1, "seed": args.seed},
@@ -106,6 +125,7 @@ def main() -> None:
             "first_loss": report.losses[0],
             "last_loss": sum(report.losses[-20:]) / len(report.losses[-20:]),
         },
+        "merge": {"scales": list(SCALES), "validation_ndcg": validation, "chosen": chosen},
         "peak_rss_mib": round(peak_rss_mib()),
         "results": rows,
         "target": {"relative_cold_ndcg_change": 0.10},
@@ -115,20 +135,23 @@ def main() -> None:
 
 
 def table(payload: dict[str, Any]) -> str:
-    t = payload["tuning"]
+    t, merge = payload["tuning"], payload["merge"]
+    scale = merge["chosen"]
+    tried = ", ".join(f"{float(s):g}: {v:.4f}" for s, v in merge["validation_ndcg"].items())
     lines = [
         f"{payload['dataset']}: the bundled all-MiniLM-L6-v2 (frozen) against the same model LoRA-tuned "
         f"(rank {t['config']['rank']}) on {t['pairs']:,} co-occurring item pairs, {t['steps']} steps in "
         f"{t['seconds'] / 60:.1f} min on this CPU"
         f"{', in-batch negatives logQ-corrected' if t['config']['popularity_correction'] else ''}"
-        f"{', bfloat16 autocast' if t['config']['bfloat16'] else ''}; both scored by the text content model "
-        "(`python benchmarks/bench_lora.py`):",
+        f"{', bfloat16 autocast' if t['config']['bfloat16'] else ''}; `tuned` is the adapter merged in full, "
+        f"`merged` at the scale chosen on validation, {scale:g} (validation NDCG@10 by scale: {tried}); all scored "
+        "by the text content model (`python benchmarks/bench_lora.py`):",
         "",
         "| test users | encoder | HR@10 | NDCG@10 | NDCG@10 95% CI |",
         "|---|---|---|---|---|",
     ]
     for split_name, row in payload["results"].items():
-        for encoder_name in ("frozen", "tuned"):
+        for encoder_name in ("frozen", "tuned", "merged"):
             run = row[encoder_name]
             m, ci = run["metrics"], run["intervals"]["NDCG@10"]
             label = f"{split_name} ({row['test_users']:,})"
@@ -136,12 +159,14 @@ def table(payload: dict[str, Any]) -> str:
             lines.append(f"| {label} | {encoder_name} | {metrics} |")
     lines.append("")
     for split_name, row in payload["results"].items():
-        d = row["ndcg_difference"]
-        low, high = d["interval"]
-        lines.append(
-            f"- {split_name}: tuned − frozen NDCG@10 = {d['diff']:+.4f} (95% CI {low:+.4f} to {high:+.4f}), "
-            f"{row['relative_ndcg_change']:+.1%} relative" + (" (target: +10%)" if split_name == "cold" else "")
-        )
+        for encoder_name in ("tuned", "merged"):
+            d = row[encoder_name]["ndcg_difference"]
+            low, high = d["interval"]
+            change = row[encoder_name]["relative_ndcg_change"]
+            lines.append(
+                f"- {split_name}: {encoder_name} − frozen NDCG@10 = {d['diff']:+.4f} (95% CI {low:+.4f} to "
+                f"{high:+.4f}), {change:+.1%} relative" + (" (target: +10%)" if split_name == "cold" else "")
+            )
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ Only low-rank adapters on the attention projections are trained (`peft`), so a f
 on the CPU move the encoder towards "what people buy together" without forgetting the language.
 The result is merged into the weights and saved as an ordinary sentence-transformers folder
 (safetensors), so `EncoderConfig(model=folder)` uses it everywhere, with its own cache version;
-the adapter itself is saved beside it in `adapter/`.
+the adapter itself is saved beside it in `adapter/`. `merge_adapter` folds it in at a fraction of
+its update instead: a point between the base and the tuned weights (weight-space ensembling).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmrec.data.dataset import Histories
-from lmrec.diagnostics import DataError
+from lmrec.diagnostics import ConfigError, DataError
 from lmrec.encoders.text import EncoderConfig, resolve_device, resolve_model_path
 
 log = logging.getLogger(__name__)
@@ -230,3 +231,33 @@ def _pair_loss(left: Any, right: Any, batch: Any, config: TuningConfig, log_shar
             scores = scores - log_share[theirs[:, 1]][None, :]
         loss = loss + 0.5 * F.cross_entropy(scores.masked_fill(clash, float("-inf")), labels)
     return loss
+
+
+def merge_adapter(
+    adapter: str | Path, output: str | Path, scale: float = 1.0, base: EncoderConfig | None = None
+) -> Path:
+    """Fold a saved LoRA adapter (`tune_encoder`'s `adapter/` folder) into the base encoder at
+    `scale` times its update and save the sentence-transformers model to `output`.
+
+    Scale 1 gives the tuned encoder, 0 the base one, and scales between them points on the line
+    between the two weight sets (WiSE-FT, Wortsman et al. 2022): fine-tuned models interpolated
+    with their base keep more of what the base knows about inputs the tuning never saw, here the
+    text of items that were in no pair.
+    """
+    from peft import PeftModel
+    from peft.tuners.lora import LoraLayer
+    from sentence_transformers import SentenceTransformer
+
+    if scale < 0:
+        raise ConfigError(f"merge scale must be >= 0, got {scale}")
+    base = base or EncoderConfig()
+    model = SentenceTransformer(str(resolve_model_path(base.model)), device="cpu", local_files_only=True)
+    adapted = PeftModel.from_pretrained(model[0].auto_model, str(adapter))  # injects into the encoder's layers
+    for module in adapted.modules():
+        if isinstance(module, LoraLayer):
+            module.set_scale("default", scale)  # scaling = scale * alpha / rank
+    adapted.merge_and_unload()  # folds the scaled update into the layers, in place
+    folder = Path(output)
+    model.save(str(folder), safe_serialization=True)
+    log.info("merged %s at scale %.3g -> %s", adapter, scale, folder)
+    return folder

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from lmrec.data.dataset import Histories
-from lmrec.diagnostics import DataError
+from lmrec.diagnostics import ConfigError, DataError
 from lmrec.encoders import EncoderConfig, TextEncoder
-from lmrec.encoders.text import model_version
-from lmrec.encoders.tuning import TuningConfig, _pair_loss, cooccurrence_pairs, tune_encoder
+from lmrec.encoders.text import model_version, resolve_model_path
+from lmrec.encoders.tuning import TuningConfig, _pair_loss, cooccurrence_pairs, merge_adapter, tune_encoder
 
 
 def test_cooccurrence_pairs_known_answer() -> None:
@@ -56,6 +56,28 @@ def test_tuning_pulls_cooccurring_items_together_and_saves_a_loadable_model(tmp_
     assert (folder / "adapter" / "adapter_model.safetensors").is_file()
     assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pkl"))  # no pickles
     assert model_version(report.path) != model_version(EncoderConfig().model)
+
+
+def test_merging_the_adapter_at_a_scale_interpolates_the_weights(tmp_path: Path) -> None:
+    """Scale 0 is the base encoder, 1 the tuned one, 0.5 the midpoint of every adapted weight."""
+    from safetensors.numpy import load_file
+
+    config = TuningConfig(epochs=2, batch_size=3, learning_rate=3e-3, max_pairs=100, rank=4)
+    report = tune_encoder(TEXTS, PAIRS, tmp_path / "tuned", config)
+    folders = {s: merge_adapter(Path(report.path) / "adapter", tmp_path / f"at{s}", s) for s in (0.0, 0.5, 1.0)}
+    weights = {s: load_file(str(folder / "model.safetensors")) for s, folder in folders.items()}
+    base = load_file(str(resolve_model_path(EncoderConfig().model) / "model.safetensors"))
+    tuned = load_file(str(Path(report.path) / "model.safetensors"))
+    query = next(k for k in base if k.endswith("layer.0.attention.self.query.weight"))
+    assert not np.allclose(tuned[query], base[query])  # the tuning moved it
+    np.testing.assert_allclose(weights[0.0][query], base[query], atol=1e-6)
+    np.testing.assert_allclose(weights[1.0][query], tuned[query], atol=1e-6)
+    np.testing.assert_allclose(weights[0.5][query], (base[query] + tuned[query]) / 2, atol=1e-6)
+    np.testing.assert_allclose(
+        weights[0.5]["embeddings.word_embeddings.weight"], base["embeddings.word_embeddings.weight"]
+    )
+    with pytest.raises(ConfigError, match="scale"):
+        merge_adapter(Path(report.path) / "adapter", tmp_path / "bad", -1.0)
 
 
 def test_bad_pairs_are_refused(tmp_path: Path) -> None:
