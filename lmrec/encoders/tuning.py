@@ -242,7 +242,7 @@ def merge_adapter(
     Scale 1 gives the tuned encoder, 0 the base one, and scales between them points on the line
     between the two weight sets (WiSE-FT, Wortsman et al. 2022): fine-tuned models interpolated
     with their base keep more of what the base knows about inputs the tuning never saw, here the
-    text of items that were in no pair.
+    text of items that were in no pair. `base` must be the encoder the adapter was tuned from.
     """
     from peft import PeftModel
     from peft.tuners.lora import LoraLayer
@@ -252,7 +252,8 @@ def merge_adapter(
         raise ConfigError(f"merge scale must be >= 0, got {scale}")
     base = base or EncoderConfig()
     model = SentenceTransformer(str(resolve_model_path(base.model)), device="cpu", local_files_only=True)
-    adapted = PeftModel.from_pretrained(model[0].auto_model, str(adapter))  # injects into the encoder's layers
+    # the adapter is injected into the encoder's own layers (torch types a submodule as Tensor | Module)
+    adapted = PeftModel.from_pretrained(model[0].auto_model, str(adapter))  # type: ignore[arg-type]
     for module in adapted.modules():
         if isinstance(module, LoraLayer):
             module.set_scale("default", scale)  # scaling = scale * alpha / rank
