@@ -7,6 +7,7 @@ The shared contract (config, fit twice, save/load, batching, the two-tastes answ
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -174,6 +175,36 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
     assert ndcg == max(by_scale.values()) >= by_scale[1.0]
     assert gamma == pytest.approx(learned * min(s for s, v in by_scale.items() if v == ndcg))
     assert float(network.log_gamma.detach().exp()) == pytest.approx(gamma)
+
+
+@pytest.mark.parametrize("settings", [{}, {"item_parts": ["id", "text"], "id_dropout": 0.3}], ids=["id", "id+text"])
+def test_a_resumed_fit_ends_as_an_uninterrupted_one(tmp_path: Path, settings: dict[str, object]) -> None:
+    """Two epochs, then a fit with four resuming from the checkpoint, give the weights, report and
+    scores of four epochs in one go: the checkpoint carries the optimizer and every random state."""
+    data = two_tastes()
+    base = {**SMALL, "eval_every": 2, "patience": 10, "loss": "sampled", "negatives": 8, **settings}
+    whole = SASRec({**base, "epochs": 4, "checkpoint_dir": str(tmp_path / "whole")}).fit(data)
+    SASRec({**base, "epochs": 2, "checkpoint_dir": str(tmp_path / "parts")}).fit(data)
+    stored = np.load(tmp_path / "parts" / "training.npz", allow_pickle=False)  # arrays, no pickle
+    assert json.loads(str(stored["progress"]))["report"]["epochs"] == 2
+    resumed = SASRec({**base, "epochs": 4, "checkpoint_dir": str(tmp_path / "parts")}).fit(data)
+    assert resumed.report.epochs == 4 and [h["epoch"] for h in resumed.report.history] == [2, 4]
+    assert resumed.report.history == whole.report.history
+    for key, value in whole.network.state_dict().items():
+        torch.testing.assert_close(resumed.network.state_dict()[key], value, rtol=0, atol=0)
+    rows = Histories.from_lists([[0, 1, 2], [10, 11]])
+    np.testing.assert_array_equal(resumed.score_histories(rows), whole.score_histories(rows))
+
+
+def test_a_checkpoint_resumes_only_the_same_settings_and_data(tmp_path: Path) -> None:
+    folder = str(tmp_path / "run")
+    SASRec({**SMALL, "epochs": 1, "eval_every": 1, "checkpoint_dir": folder}).fit(two_tastes())
+    with pytest.raises(ConfigError, match=r"dim: 16 there, 8 now"):
+        SASRec({**SMALL, "dim": 8, "epochs": 2, "checkpoint_dir": folder}).fit(two_tastes())
+    with pytest.raises(ConfigError, match="histories"):
+        SASRec({**SMALL, "epochs": 2, "checkpoint_dir": folder}).fit(two_tastes(seed=1))
+    finished = SASRec({**SMALL, "epochs": 1, "eval_every": 1, "checkpoint_dir": folder}).fit(two_tastes())
+    assert finished.report.epochs == 1  # nothing left to train: the stored run is loaded as it ended
 
 
 def _with_a_new_shoe() -> Dataset:

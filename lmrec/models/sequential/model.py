@@ -9,8 +9,10 @@ model scores without loading the language model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -123,6 +125,12 @@ class SASRecConfig(ModelConfig):
     max_minutes: float | None = Field(default=None, gt=0.0)
     """Stop training after this much wall time (the best weights so far are kept)."""
 
+    checkpoint_dir: str | None = None
+    """Folder for the training checkpoint (`training.npz`, written after every validation); a fit
+    with a checkpoint there resumes from it and ends as an uninterrupted run would. It must have
+    been written with the same data and settings (`epochs`, `patience`, `max_minutes` and `device`
+    may differ)."""
+
     seed: int = 0
     """Seed of initialisation, batch order, dropout and negative sampling."""
 
@@ -176,7 +184,16 @@ class SASRec(Recommender[SASRecConfig]):
             max_seconds=None if cfg.max_minutes is None else cfg.max_minutes * 60.0,
             device=device,
         )
-        self.report = Trainer(self.network, loss, settings, cfg.seed).fit(data.histories())
+        histories = data.histories()
+        checkpoint = None if cfg.checkpoint_dir is None else Path(cfg.checkpoint_dir)
+        fingerprint = {
+            **cfg.model_dump(mode="json", exclude={"epochs", "patience", "max_minutes", "device", "checkpoint_dir"}),
+            "parts": list(self.parts),
+            "items": data.n_items,
+            "histories": _digest(histories),
+        }
+        trainer = Trainer(self.network, loss, settings, cfg.seed)
+        self.report = trainer.fit(histories, checkpoint, fingerprint)
         self.network.to("cpu").eval()
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
@@ -323,3 +340,10 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def _digest(histories: Histories) -> str:
+    """A short SHA-256 of the training sequences: a checkpoint resumes only on the same ones."""
+    digest = hashlib.sha256(histories.indptr.astype(np.int64).tobytes())
+    digest.update(histories.items.astype(np.int64).tobytes())
+    return digest.hexdigest()[:16]

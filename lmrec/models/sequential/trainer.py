@@ -5,15 +5,22 @@ the item at every position from the items before it. Each user's last training i
 out for validation; training stops when validation NDCG@10 (full ranking, seen items excluded)
 has not improved for `patience` evaluations, and the best weights are kept. A network with the
 text-similarity term then has its weight γ chosen on the same validation (`TEXT_WEIGHT_SCALES`).
+
+With a checkpoint folder, the whole training state is written after every validation (`Checkpoint`)
+and a later fit with the same folder resumes from it: the result equals an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmrec.data.dataset import Histories
+from lmrec.diagnostics import ConfigError
 from lmrec.models.sequential.network import SASRecNetwork
 
 log = logging.getLogger(__name__)
@@ -161,8 +169,15 @@ class Trainer:
         self.settings = settings
         self.rng = np.random.default_rng(seed)
 
-    def fit(self, histories: Histories) -> TrainingReport:
-        """Train on every row's items but its last, validate on the last; returns the report."""
+    def fit(
+        self, histories: Histories, checkpoint: Path | None = None, fingerprint: dict[str, Any] | None = None
+    ) -> TrainingReport:
+        """Train on every row's items but its last, validate on the last; returns the report.
+
+        With `checkpoint` (a folder), the training state is saved there after every validation,
+        and training resumes from what is there; `fingerprint` (JSON-ready: the settings and data
+        that must match) is stored with it and checked on resuming.
+        """
         s = self.settings
         max_len = self.network.max_len
         train_rows = left_padded(histories, max_len + 1, drop_last=1)  # (U, T + 1)
@@ -171,9 +186,19 @@ class Trainer:
         valid_inputs = left_padded(histories.take(np.flatnonzero(has_valid)), max_len, drop_last=1)
         valid_targets = histories.items[histories.indptr[1:][has_valid] - 1] + 1
         optimizer = torch.optim.AdamW(self.network.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
-        report, best_state, waited = TrainingReport(), None, 0
-        started = time.perf_counter()
-        for epoch in range(1, s.epochs + 1):
+        report, best_state, waited, first, spent = TrainingReport(), None, 0, 1, 0.0
+        saved = Checkpoint(checkpoint, fingerprint or {}) if checkpoint is not None else None
+        if saved is not None and saved.exists():
+            report, best_state, waited, spent = saved.restore(self, optimizer)
+            first = report.epochs + 1
+            log.info("resumed from %s after epoch %d", saved.file, report.epochs)
+        started = time.perf_counter() - spent
+
+        def out_of_time() -> bool:
+            return s.max_seconds is not None and time.perf_counter() - started > s.max_seconds
+
+        stopped = waited >= s.patience or (first > 1 and out_of_time())  # a resumed run that had ended
+        for epoch in range(first, s.epochs + 1) if not stopped else ():
             loss = self._epoch(train_rows, optimizer)
             report.epochs = epoch
             if epoch % s.eval_every and epoch != s.epochs:
@@ -186,8 +211,9 @@ class Trainer:
                 best_state = copy.deepcopy(self.network.state_dict())
             else:
                 waited += 1
-            out_of_time = s.max_seconds is not None and time.perf_counter() - started > s.max_seconds
-            if waited >= s.patience or out_of_time:
+            if saved is not None:
+                saved.write(self, optimizer, report, best_state, waited, time.perf_counter() - started)
+            if waited >= s.patience or out_of_time():
                 break
         if best_state is not None:
             self.network.load_state_dict(best_state)
@@ -257,3 +283,88 @@ class Trainer:
             gain = torch.where(rank < k, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros_like(own[:, 0]))
             gains.append(gain.cpu().numpy())
         return float(np.concatenate(gains).mean())
+
+
+class Checkpoint:
+    """The training state in one file, `<folder>/training.npz`, written after every validation.
+
+    It holds the network's weights, the best weights so far, AdamW's moments, the random states
+    (numpy's batch order, torch's for dropout and, where the loss samples, its generator) and, as
+    JSON, the report, the patience count, the time spent and the `fingerprint`. Arrays and JSON
+    only, no pickle; written to a temporary file and renamed, so an interruption while writing
+    leaves the previous checkpoint whole.
+    """
+
+    def __init__(self, folder: Path, fingerprint: dict[str, Any]) -> None:
+        self.file = Path(folder) / "training.npz"
+        self.fingerprint = fingerprint
+
+    def exists(self) -> bool:
+        return self.file.is_file()
+
+    def write(
+        self,
+        trainer: Trainer,
+        optimizer: torch.optim.Optimizer,
+        report: TrainingReport,
+        best: dict[str, torch.Tensor] | None,
+        waited: int,
+        spent: float,
+    ) -> None:
+        arrays = {f"net.{k}": v.detach().cpu().numpy() for k, v in trainer.network.state_dict().items()}
+        arrays |= {f"best.{k}": v.cpu().numpy() for k, v in (best or {}).items()}
+        state = optimizer.state_dict()
+        for index, moments in state["state"].items():
+            arrays |= {f"opt.{index}.{k}": torch.as_tensor(v).cpu().numpy() for k, v in moments.items()}
+        arrays["rng.torch"] = torch.get_rng_state().numpy()
+        generator = getattr(trainer.loss, "generator", None)
+        if generator is not None:
+            arrays["rng.loss"] = generator.get_state().numpy()
+        progress = {
+            "fingerprint": self.fingerprint,
+            "report": asdict(report),
+            "waited": waited,
+            "spent": spent,
+            "param_groups": state["param_groups"],
+            "numpy": trainer.rng.bit_generator.state,
+        }
+        arrays["progress"] = np.asarray(json.dumps(progress))
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.file.with_suffix(".partial.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, self.file)
+
+    def restore(
+        self, trainer: Trainer, optimizer: torch.optim.Optimizer
+    ) -> tuple[TrainingReport, dict[str, torch.Tensor] | None, int, float]:
+        """Load the state into `trainer` and `optimizer`; returns (report, best weights, patience
+        count, seconds spent)."""
+        with np.load(self.file, allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+        progress = json.loads(str(arrays.pop("progress")))
+        changed = {
+            k: (progress["fingerprint"].get(k), v)
+            for k, v in self.fingerprint.items()
+            if progress["fingerprint"].get(k) != v
+        }
+        if changed:
+            described = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in sorted(changed.items()))
+            raise ConfigError(f"the checkpoint {self.file} was written for other settings or data ({described})")
+        device = next(trainer.network.parameters()).device
+
+        def tensors(prefix: str) -> dict[str, torch.Tensor]:
+            return {k.removeprefix(prefix): torch.from_numpy(v) for k, v in arrays.items() if k.startswith(prefix)}
+
+        trainer.network.load_state_dict(tensors("net."))
+        best = tensors("best.") or None
+        moments: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors("opt.").items():
+            index, name = key.split(".", 1)
+            moments.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
+        optimizer.load_state_dict({"state": moments, "param_groups": progress["param_groups"]})
+        torch.set_rng_state(torch.from_numpy(arrays["rng.torch"]))
+        generator = getattr(trainer.loss, "generator", None)
+        if generator is not None and "rng.loss" in arrays:
+            generator.set_state(torch.from_numpy(arrays["rng.loss"]))
+        trainer.rng.bit_generator.state = progress["numpy"]
+        return TrainingReport(**progress["report"]), best, int(progress["waited"]), float(progress["spent"])
