@@ -289,7 +289,8 @@ class Checkpoint:
     """The training state in one file, `<folder>/training.npz`, written after every validation.
 
     It holds the network's weights, the best weights so far, AdamW's moments, the random states
-    (numpy's batch order, torch's for dropout and, where the loss samples, its generator) and, as
+    (numpy's batch order, torch's for dropout, on the CPU and the GPU, and the `generator` of a loss
+    that samples) and, as
     JSON, the report, the patience count, the time spent and the `fingerprint`. Arrays and JSON
     only, no pickle; written to a temporary file and renamed, so an interruption while writing
     leaves the previous checkpoint whole.
@@ -317,6 +318,8 @@ class Checkpoint:
         for index, moments in state["state"].items():
             arrays |= {f"opt.{index}.{k}": torch.as_tensor(v).cpu().numpy() for k, v in moments.items()}
         arrays["rng.torch"] = torch.get_rng_state().numpy()
+        if trainer.settings.device.type == "cuda":  # dropout on a GPU draws from the device's generator
+            arrays["rng.cuda"] = torch.cuda.get_rng_state(trainer.settings.device).numpy()
         generator = getattr(trainer.loss, "generator", None)
         if generator is not None:
             arrays["rng.loss"] = generator.get_state().numpy()
@@ -363,6 +366,8 @@ class Checkpoint:
             moments.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
         optimizer.load_state_dict({"state": moments, "param_groups": progress["param_groups"]})
         torch.set_rng_state(torch.from_numpy(arrays["rng.torch"]))
+        if "rng.cuda" in arrays and trainer.settings.device.type == "cuda":
+            torch.cuda.set_rng_state(torch.from_numpy(arrays["rng.cuda"]), trainer.settings.device)
         generator = getattr(trainer.loss, "generator", None)
         if generator is not None and "rng.loss" in arrays:
             generator.set_state(torch.from_numpy(arrays["rng.loss"]))
