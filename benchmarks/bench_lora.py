@@ -14,7 +14,7 @@ so none of these was seen by the tuning:
 All are scored by the text content model (recency-weighted mean of the recent items' text
 vectors), which reads nothing but the encoder, so the difference is the encoder's alone.
 
-    python benchmarks/bench_lora.py [--pairs 30000] [--max-tokens 32] [--epochs 1] [--float32] [--seed 0]
+    python benchmarks/bench_lora.py [--pairs 60000] [--max-tokens 32] [--epochs 1] [--float32] [--seed 0]
 
 Tuning costs a forward and backward pass of the encoder per title per pair. In float32 about 4,000
 pairs of 32-token titles fit in ten minutes on this 2-core CPU; bfloat16 autocast (the default here:
@@ -48,7 +48,7 @@ SCALES = (0.25, 0.5, 0.75, 1.0)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="amazon-games")
-    parser.add_argument("--pairs", type=int, default=30_000, help="Most co-occurring pairs to tune on.")
+    parser.add_argument("--pairs", type=int, default=60_000, help="Most co-occurring pairs to tune on.")
     parser.add_argument("--max-tokens", type=int, default=32, help="Tokens of each title read while tuning.")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--float32", action="store_true", help="Tune in float32 instead of bfloat16 autocast.")
