@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.numpy import load_file
 
 from lmrec.data.dataset import Histories
 from lmrec.diagnostics import ConfigError, DataError
@@ -60,8 +61,6 @@ def test_tuning_pulls_cooccurring_items_together_and_saves_a_loadable_model(tmp_
 
 def test_merging_the_adapter_at_a_scale_interpolates_the_weights(tmp_path: Path) -> None:
     """Scale 0 is the base encoder, 1 the tuned one, 0.5 the midpoint of every adapted weight."""
-    from safetensors.numpy import load_file
-
     config = TuningConfig(epochs=2, batch_size=3, learning_rate=3e-3, max_pairs=100, rank=4)
     report = tune_encoder(TEXTS, PAIRS, tmp_path / "tuned", config)
     folders = {s: merge_adapter(Path(report.path) / "adapter", tmp_path / f"at{s}", s) for s in (0.0, 0.5, 1.0)}

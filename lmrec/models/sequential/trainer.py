@@ -140,7 +140,7 @@ class TrainingReport:
 
     epochs: int = 0
     best_epoch: int = 0
-    best_ndcg: float = float("nan")
+    best_ndcg: float = float("nan")  # of the weights returned (after the text weight is chosen)
     seconds: float = 0.0
     text_weight: float | None = None  # γ chosen on validation (networks with the text-similarity term)
     history: list[dict[str, float]] = field(default_factory=list)
@@ -197,8 +197,9 @@ class Trainer:
         def out_of_time() -> bool:
             return s.max_seconds is not None and time.perf_counter() - started > s.max_seconds
 
-        stopped = waited >= s.patience or (first > 1 and out_of_time())  # a resumed run that had ended
-        for epoch in range(first, s.epochs + 1) if not stopped else ():
+        if first > 1 and (waited >= s.patience or out_of_time()):
+            first = s.epochs + 1  # the resumed run had ended: nothing left to train
+        for epoch in range(first, s.epochs + 1):
             loss = self._epoch(train_rows, optimizer)
             report.epochs = epoch
             if epoch % s.eval_every and epoch != s.epochs:
@@ -290,10 +291,9 @@ class Checkpoint:
 
     It holds the network's weights, the best weights so far, AdamW's moments, the random states
     (numpy's batch order, torch's for dropout, on the CPU and the GPU, and the `generator` of a loss
-    that samples) and, as
-    JSON, the report, the patience count, the time spent and the `fingerprint`. Arrays and JSON
-    only, no pickle; written to a temporary file and renamed, so an interruption while writing
-    leaves the previous checkpoint whole.
+    that samples) and, as JSON, the report, the patience count, the time spent and the
+    `fingerprint`. Arrays and JSON only, no pickle; written to a temporary file and renamed, so an
+    interruption while writing leaves the previous checkpoint whole.
     """
 
     def __init__(self, folder: Path, fingerprint: dict[str, Any]) -> None:
@@ -353,7 +353,7 @@ class Checkpoint:
         if changed:
             described = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in sorted(changed.items()))
             raise ConfigError(f"the checkpoint {self.file} was written for other settings or data ({described})")
-        device = next(trainer.network.parameters()).device
+        device = trainer.settings.device
 
         def tensors(prefix: str) -> dict[str, torch.Tensor]:
             return {k.removeprefix(prefix): torch.from_numpy(v) for k, v in arrays.items() if k.startswith(prefix)}
