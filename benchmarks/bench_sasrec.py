@@ -8,9 +8,9 @@ on validation NDCG@10; the test split is never used for choices.
     python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation [--only NAME ...] [--threads 1]
 
 Writes benchmarks/results/sasrec_<dataset>.json (or sasrec_ablation_<dataset>.json) and the README
-table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows. Ablation
-runs made with `--only` are merged into the file's earlier runs with the same time limit, so the
-table can be filled by two single-threaded processes side by side.
+table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows. Runs are
+merged into the file's earlier runs when those had the same time limit (a variant run again replaces
+its earlier run), so a table can be filled by two single-threaded processes side by side.
 """
 
 from __future__ import annotations
@@ -18,20 +18,26 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
 
+from lmrec.data.columns import Columns
+from lmrec.data.dataset import Histories
 from lmrec.data.ingest import load_dataset
-from lmrec.data.splits import leave_last_out
-from lmrec.evaluation.protocol import EvaluationConfig, compare, evaluate
+from lmrec.data.splits import Split, leave_last_out
+from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
 from lmrec.models import create_model
+from lmrec.models.base import Recommender
+from lmrec.models.sequential.model import resolve_precision
 
 #: Per-dataset settings shared by every variant (sequence length fits the data's histories).
 BASE: dict[str, dict[str, Any]] = {
     "amazon-beauty": {"max_len": 50, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.5, "eval_every": 2},
-    "ml-1m": {"max_len": 200, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.2, "eval_every": 2},
+    "ml-1m": {"max_len": 200, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.2, "eval_every": 4},
     "amazon-games": {"max_len": 50, "dim": 64, "layers": 2, "heads": 1, "dropout": 0.5, "eval_every": 2},
 }
 #: The item side channel per dataset: text where there are titles, attributes where only ids.
@@ -46,6 +52,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "id-full": {"item_parts": ["id"], "loss": "full"},
     "fused-full": {"item_parts": ["id", "SIDE"], "loss": "full"},
 }
+
+#: Fused variants compared with the id-only one of the same loss.
+FUSED_PAIRS = (("fused", "id"), ("fused-full", "id-full"))
 
 #: Ablation: one change at a time from the `fused` variant.
 ABLATION: dict[str, dict[str, Any]] = {
@@ -114,6 +123,9 @@ def main() -> None:
             "intervals": result.intervals,
             "peak_rss_mib": round(peak_rss_mib()),
         }
+        cost = None if args.ablation else missing_item_cost(model, split, path, eval_config, f"sasrec-{name}")
+        if cost is not None:
+            results[name]["missing_item"] = cost
         m = result.metrics
         print(
             f"  {name:<18} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} valid {report.best_ndcg:.4f} "
@@ -126,20 +138,25 @@ def main() -> None:
         "protocol": PROTOCOL_NOTE,
         "minutes": args.minutes,
         "threads": torch.get_num_threads(),
+        "training_precision": str(resolve_precision("auto", torch.device("cpu")) or torch.float32),
         "runs": results,
     }
-    if args.ablation:
-        payload["runs"] = _with_earlier_runs(args.dataset, args.minutes, results)
-    else:
+    earlier = _earlier(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, args.minutes)
+    payload["runs"] = _merged(earlier.get("runs", {}), results, ABLATION if args.ablation else VARIANTS)
+    if not args.ablation:
         ease = create_model("ease", {"l2": EASE_L2[args.dataset]})
         started = time.perf_counter()
         ease.fit(split.train)
         ease_seconds = time.perf_counter() - started
         ease_result = evaluate(ease, split, eval_config, name="ease")
         payload["ease"] = {"l2": EASE_L2[args.dataset], "fit_seconds": round(ease_seconds, 1), **ease_result.to_dict()}
-        payload["comparisons"] = [compare(rows[name], ease_result, "NDCG@10").to_dict() for name in rows] + (
-            [compare(rows["fused"], rows["id"], "NDCG@10").to_dict()] if {"fused", "id"} <= set(rows) else []
-        )
+        pairs = [(rows[name], ease_result) for name in rows] + [
+            (rows[fused], rows[plain]) for fused, plain in FUSED_PAIRS if {fused, plain} <= set(rows)
+        ]
+        ours = [compare(a, b, "NDCG@10").to_dict() for a, b in pairs]
+        mine = {(c["model_a"], c["model_b"]) for c in ours}
+        kept = [c for c in earlier.get("comparisons", []) if (c["model_a"], c["model_b"]) not in mine]
+        payload["comparisons"] = kept + ours
     out = write_results(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, payload)
     print(f"wrote {out}")
     if args.ablation:
@@ -148,12 +165,50 @@ def main() -> None:
         replace_readme_section("sasrec", main_table())
 
 
-def _with_earlier_runs(dataset: str, minutes: float, runs: dict[str, Any]) -> dict[str, Any]:
-    """`runs` plus the earlier ablation runs of `dataset` under the same time limit, in ABLATION's order."""
-    path = RESULTS / f"sasrec_ablation_{dataset}.json"
-    old = json.loads(path.read_text())["runs"] if path.is_file() else {}
-    merged = {k: v for k, v in old.items() if v["settings"]["max_minutes"] == minutes} | runs
-    return {name: merged[name] for name in ABLATION if name in merged}
+def missing_item_cost(
+    model: Recommender[Any], split: Split, path: Path, config: EvaluationConfig, name: str
+) -> dict[str, Any] | None:
+    """ML-1M: what the unknown second-to-last item costs, measured on the users who have it.
+
+    For 92% of this file's users the item just before the test item is unknown (`?`, absent from
+    the input). The 512 users of `complete_users.txt` have it, so their test is the published
+    protocol's; the same users with their second-to-last item dropped from the input (and so no
+    longer excluded from the ranking, as the unknown item is not) are tested as everyone else is.
+    """
+    listed = path / "complete_users.txt"
+    if not listed.is_file():
+        return None
+    users = split.train.users.index(listed.read_text().split())
+    rows = np.flatnonzero(np.isin(split.histories.users, users))
+    full = split.histories.take(rows)
+    cut = Histories.from_lists([full.row(b)[:-1] for b in range(len(full))], full.users)
+    test = split.test[split.test[Columns.UserIdx].isin(users)]
+    results: dict[str, EvaluationResult] = {
+        label: evaluate(model, Split(f"complete users, {label}", split.train, test, histories), config, name=name)
+        for label, histories in (("with", full), ("without", cut))
+    }
+    difference = compare(results["with"], results["without"], "NDCG@10").to_dict()
+    return {
+        "users": len(full),
+        **{f"{label}_NDCG@10": r.metrics["NDCG@10"] for label, r in results.items()},
+        **{f"{label}_HR@10": r.metrics["HR@10"] for label, r in results.items()},
+        "difference": difference,
+    }
+
+
+def _earlier(name: str, minutes: float) -> dict[str, Any]:
+    """The results file `name` as written before, when its runs had the same time limit; else {}."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return {}
+    payload: dict[str, Any] = json.loads(path.read_text())
+    return payload if payload["minutes"] == minutes else {}
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+    """Earlier runs with this run's replacing those of the same name, in `order`."""
+    merged = old | new
+    return {name: merged[name] for name in order if name in merged}
 
 
 def _resolve(settings: dict[str, Any], side: str) -> dict[str, Any]:
@@ -166,10 +221,10 @@ def _resolve(settings: dict[str, Any], side: str) -> dict[str, Any]:
 def main_table() -> str:
     """The README table from every sasrec_<dataset>.json written so far."""
     lines = [
-        "| data | model | HR@10 | NDCG@10 | NDCG@10 95% CI | epochs (best) | train min | peak MiB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| data | model | valid NDCG@10 | HR@10 | NDCG@10 | NDCG@10 95% CI | epochs (best) | train min | peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    comparisons = []
+    comparisons, missing = [], []
     for path in sorted(RESULTS.glob("sasrec_*.json")):
         if path.name.startswith("sasrec_ablation"):
             continue
@@ -179,23 +234,36 @@ def main_table() -> str:
             m, ci = run["metrics"], run["intervals"]["NDCG@10"]
             parts = "+".join(run["settings"]["item_parts"])
             lines.append(
-                f"| {data} | SASRec {name} ({parts}, {run['settings']['loss']}) "
+                f"| {data} | SASRec {name} ({parts}, {run['settings']['loss']}) | {run['valid_NDCG@10']:.4f} "
                 f"| {m['HR@10']:.4f} | {m['NDCG@10']:.4f} | {ci[0]:.4f}–{ci[1]:.4f} "
                 f"| {run['epochs']} ({run['best_epoch']}) | {run['fit_seconds'] / 60:.1f} | {run['peak_rss_mib']} |"
             )
         ease = payload["ease"]
-        ci = ease["intervals"]["NDCG@10"]
+        ci, m = ease["intervals"]["NDCG@10"], ease["metrics"]
         lines.append(
-            f"| {data} | EASE (l2={ease['l2']:g}) | {ease['metrics']['HR@10']:.4f} | {ease['metrics']['NDCG@10']:.4f} "
+            f"| {data} | EASE (l2={ease['l2']:g}) | | {m['HR@10']:.4f} | {m['NDCG@10']:.4f} "
             f"| {ci[0]:.4f}–{ci[1]:.4f} | | {ease['fit_seconds'] / 60:.1f} | |"
         )
+        for name, run in payload["runs"].items():
+            if "missing_item" in run:
+                cost = run["missing_item"]
+                low, high = cost["difference"]["interval"]
+                missing.append(
+                    f"- {data}: SASRec {name}, the {cost['users']} users with a complete sequence: NDCG@10 "
+                    f"{cost['with_NDCG@10']:.4f} with their second-to-last item, {cost['without_NDCG@10']:.4f} "
+                    f"without it ({cost['difference']['diff']:+.4f}, 95% CI {low:+.4f} to {high:+.4f}); "
+                    f"HR@10 {cost['with_HR@10']:.4f} / {cost['without_HR@10']:.4f}"
+                )
         for c in payload["comparisons"]:
             low, high = c["interval"]
             comparisons.append(
                 f"- {data}: {c['model_a']} − {c['model_b']} NDCG@10 = {c['diff']:+.4f} "
                 f"(95% CI {low:+.4f} to {high:+.4f}, p = {c['p_value']:.3g})"
             )
-    return "\n".join([*lines, "", "Paired differences over the same test users:", "", *comparisons])
+    out = [*lines, "", "Paired differences over the same test users:", "", *comparisons]
+    if missing:
+        out += ["", "What the unknown item before the test item costs (the same model, the same users):", "", *missing]
+    return "\n".join(out)
 
 
 def ablation_table(payload: dict[str, Any]) -> str:

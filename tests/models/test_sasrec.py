@@ -26,7 +26,7 @@ from lmrec.diagnostics import ConfigError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
-from lmrec.models.sequential.model import attribute_tokens
+from lmrec.models.sequential.model import attribute_tokens, cpu_has_bfloat16, resolve_precision
 from lmrec.models.sequential.network import ByteDropout, IdEmbedding, ItemEncoder, SASRecNetwork, TextProjection
 from lmrec.models.sequential.trainer import (
     TEXT_WEIGHT_SCALES,
@@ -138,6 +138,48 @@ def test_sampled_softmax_equals_cross_entropy_over_the_target_and_the_drawn_item
     assert bool((drawn.unsqueeze(0) == targets.unsqueeze(1)).any())  # the draw does hit some targets
     reference = torch.nn.functional.cross_entropy(logits, torch.zeros(30, dtype=torch.long))
     torch.testing.assert_close(value, reference)
+
+
+@pytest.mark.parametrize("kind", ["full", "sampled"])
+def test_under_bfloat16_autocast_the_losses_stay_float32(kind: str) -> None:
+    """The products run in bfloat16 (the value moves by its rounding), the loss is float32 and close."""
+    torch.manual_seed(0)
+    table, hidden = torch.randn(41, 6), torch.randn(30, 6)
+    targets = torch.randint(1, 41, (30,))
+
+    def loss(t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        fn = FullSoftmaxLoss() if kind == "full" else SampledSoftmaxLoss(10, torch.Generator().manual_seed(5))
+        return fn(h, targets, t)
+
+    exact = loss(table, hidden)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = loss(table, hidden)
+    assert low.dtype == torch.float32
+    assert float(low) != float(exact)
+    assert float(low) == pytest.approx(float(exact), rel=0.02)  # bfloat16 keeps about 3 significant digits
+
+
+def test_auto_precision_takes_bfloat16_only_on_cpus_that_list_it() -> None:
+    zen4 = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512_bf16 avx512_vnni\n"
+    skylake = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512vl\n"
+    graviton3 = "processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n"
+    assert cpu_has_bfloat16(zen4) and cpu_has_bfloat16(graviton3)
+    assert not cpu_has_bfloat16(skylake) and not cpu_has_bfloat16("")
+    assert not cpu_has_bfloat16("model name\t: bf16 in a name is not a flag\nflags\t\t: fpu\n")
+    cpu = torch.device("cpu")
+    assert resolve_precision("float32", cpu) is None and resolve_precision("bfloat16", cpu) is torch.bfloat16
+
+
+def test_bfloat16_training_steps_learn_what_float32_ones_learn() -> None:
+    data = two_tastes()
+    runs = {
+        p: SASRec({**SMALL, "epochs": 10, "eval_every": 10, "precision": p}).fit(data) for p in ("float32", "bfloat16")
+    }
+    low, exact = runs["bfloat16"], runs["float32"]
+    assert not torch.equal(low.network.blocks[0].attention.qkv.weight, exact.network.blocks[0].attention.qkv.weight)
+    assert low.network.blocks[0].attention.qkv.weight.dtype == torch.float32  # the weights stay float32
+    assert low.report.best_ndcg == pytest.approx(exact.report.best_ndcg, abs=0.05)
+    assert low.report.best_ndcg > 0.1
 
 
 @pytest.mark.parametrize("text", [False, True], ids=["id", "id+text+similarity"])

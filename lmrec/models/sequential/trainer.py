@@ -98,7 +98,7 @@ class FullSoftmaxLoss(nn.Module):
 
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """hidden (N, D) and targets (N,) as network rows (>= 1); table (I + 1, D)."""
-        logits = hidden @ table[1:].T  # (N, I)
+        logits = (hidden @ table[1:].T).float()  # (N, I); float32 also under bfloat16 autocast
         if self.unknown.any():
             logits = logits.masked_fill(self.unknown.to(logits.device), float("-inf"))
         return F.cross_entropy(logits, targets - 1)
@@ -125,8 +125,8 @@ class SampledSoftmaxLoss(nn.Module):
         slot = torch.full((table.shape[0],), -1, dtype=torch.long)  # network row -> its place among the drawn
         slot[drawn] = torch.arange(len(drawn))
         slot, drawn = slot.to(hidden.device), drawn.to(hidden.device)
-        positive = (hidden * table[targets]).sum(-1)  # (N,)
-        negative = hidden @ table[drawn].T  # (N, S)
+        positive = (hidden.float() * table[targets].float()).sum(-1)  # (N,)
+        negative = (hidden @ table[drawn].T).float()  # (N, S); float32 also under bfloat16 autocast
         hit = slot[targets]  # (N,): where a row's target was drawn, -1 where it was not
         rows = torch.nonzero(hit >= 0).flatten()
         negative = negative.index_put((rows, hit[rows]), torch.tensor(float("-inf"), device=hidden.device))
@@ -158,6 +158,7 @@ class TrainerSettings:
     eval_every: int
     max_seconds: float | None
     device: torch.device
+    autocast: torch.dtype | None = None  # the training steps' matrix products in this type (bfloat16)
 
 
 class Trainer:
@@ -225,16 +226,17 @@ class Trainer:
 
     def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> float:
         self.network.train()
-        device = self.settings.device
+        device, autocast = self.settings.device, self.settings.autocast
         lengths = (rows > 0).sum(axis=1)
         total, batches = 0.0, 0
         for chosen in length_batches(lengths, self.settings.batch_size, self.rng):
             batch = torch.from_numpy(trimmed(rows[chosen])).to(device)  # (B, T + 1)
             inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
             keep = (inputs > 0) & (targets > 0)  # (B, T)
-            table, output = self.network.items.tables()  # (I + 1, D) each
-            hidden = self.network(inputs, table)  # (B, T, D)
-            loss = self.loss(hidden[keep], targets[keep], output)
+            with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+                table, output = self.network.items.tables()  # (I + 1, D) each
+                hidden = self.network(inputs, table)  # (B, T, D)
+                loss = self.loss(hidden[keep], targets[keep], output)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
