@@ -213,10 +213,10 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
         by_scale[scale] = trainer.validate(inputs, targets)
     assert len(set(by_scale.values())) > 1  # the weight matters here
     network.log_gamma.data.fill_(math.log(learned))
-    gamma, ndcg = trainer.calibrate_text_weight(inputs, targets)
+    scale, ndcg = trainer.calibrate_text_weight(inputs, targets)
     assert ndcg == max(by_scale.values()) >= by_scale[1.0]
-    assert gamma == pytest.approx(learned * min(s for s, v in by_scale.items() if v == ndcg))
-    assert float(network.log_gamma.detach().exp()) == pytest.approx(gamma)
+    assert scale == min(s for s, v in by_scale.items() if v == ndcg)
+    assert float(network.log_gamma.detach().exp()) == pytest.approx(learned * scale)
 
 
 @pytest.mark.parametrize("settings", [{}, {"item_parts": ["id", "text"], "id_dropout": 0.3}], ids=["id", "id+text"])
@@ -238,6 +238,11 @@ def test_a_resumed_fit_ends_as_an_uninterrupted_one(tmp_path: Path, settings: di
     np.testing.assert_array_equal(resumed.score_histories(rows), whole.score_histories(rows))
 
 
+def test_a_run_out_of_time_validates_at_once_instead_of_at_the_next_validation_epoch() -> None:
+    model = SASRec({**SMALL, "eval_every": 5, "max_minutes": 1e-6}).fit(two_tastes())
+    assert model.report.epochs == 1 and [h["epoch"] for h in model.report.history] == [1]
+
+
 def test_a_checkpoint_resumes_only_the_same_settings_and_data(tmp_path: Path) -> None:
     folder = str(tmp_path / "run")
     timed = {**SMALL, "eval_every": 1, "max_minutes": 1e-6, "checkpoint_dir": folder}  # out of time at once
@@ -248,6 +253,30 @@ def test_a_checkpoint_resumes_only_the_same_settings_and_data(tmp_path: Path) ->
         SASRec(timed).fit(two_tastes(seed=1))
     # the stored run had stopped (its time was up): it is loaded as it ended, not trained further
     assert SASRec(timed).fit(two_tastes()).report.epochs == 1
+
+
+def test_a_refit_learns_the_step_that_validation_held_out() -> None:
+    """Every user ends with `last-a` then `last-b`; `last-b` is each user's validation item, so the
+    first network never sees it follow `last-a` (and ranks it among the 30 shoes). The refit,
+    trained on every item for the best epoch count, does, and ranks it first after `last-a`."""
+    rng = np.random.default_rng(0)
+    users, items, stamps = [], [], []
+    for u in range(160):
+        sequence = [f"shoe-{i}" for i in rng.choice(30, 4, replace=False)] + ["last-a", "last-b"]
+        users += [f"u{u}"] * len(sequence)
+        items += sequence
+        stamps += list(range(len(sequence)))
+    events = pd.DataFrame({Columns.User: users, Columns.Item: items, Columns.Timestamp: np.asarray(stamps, float)})
+    data = Dataset.from_frames(validate_events(events).valid)
+    last_a, last_b = data.items.index(["last-a", "last-b"])
+    history = Histories.from_lists([[int(last_a)]])
+    ranks = {}
+    for refit in (False, True):
+        model = SASRec({**SMALL, "refit": refit}).fit(data)
+        scores = model.score_histories(history)[0]
+        ranks[refit] = int((scores > scores[last_b]).sum())
+        assert (model.report.refit_seconds is not None) == refit
+    assert ranks[True] == 0 and ranks[False] >= 10
 
 
 def _with_a_new_shoe() -> Dataset:

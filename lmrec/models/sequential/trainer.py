@@ -143,6 +143,8 @@ class TrainingReport:
     best_ndcg: float = float("nan")  # of the weights returned (after the text weight is chosen)
     seconds: float = 0.0
     text_weight: float | None = None  # γ chosen on validation (networks with the text-similarity term)
+    text_weight_scale: float | None = None  # the multiple of the learned γ that was chosen
+    refit_seconds: float | None = None  # a refit on every item after early stopping (SASRecConfig.refit)
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -186,7 +188,7 @@ class Trainer:
         has_valid = histories.lengths() >= 2
         valid_inputs = left_padded(histories.take(np.flatnonzero(has_valid)), max_len, drop_last=1)
         valid_targets = histories.items[histories.indptr[1:][has_valid] - 1] + 1
-        optimizer = torch.optim.AdamW(self.network.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
+        optimizer = self._optimizer()
         report, best_state, waited, first, spent = TrainingReport(), None, 0, 1, 0.0
         saved = Checkpoint(checkpoint, fingerprint or {}) if checkpoint is not None else None
         if saved is not None and saved.exists():
@@ -203,8 +205,8 @@ class Trainer:
         for epoch in range(first, s.epochs + 1):
             loss = self._epoch(train_rows, optimizer)
             report.epochs = epoch
-            if epoch % s.eval_every and epoch != s.epochs:
-                continue
+            if epoch % s.eval_every and epoch != s.epochs and not out_of_time():
+                continue  # out of time, an epoch validates anyway and ends the run
             ndcg = self.validate(valid_inputs, valid_targets)
             report.history.append({"epoch": epoch, "loss": loss, "valid_NDCG@10": ndcg})
             log.info("epoch %d: loss %.4f, valid NDCG@10 %.4f", epoch, loss, ndcg)
@@ -220,9 +222,25 @@ class Trainer:
         if best_state is not None:
             self.network.load_state_dict(best_state)
         if self.network.items.unit is not None and len(valid_inputs):
-            report.text_weight, report.best_ndcg = self.calibrate_text_weight(valid_inputs, valid_targets)
+            report.text_weight_scale, report.best_ndcg = self.calibrate_text_weight(valid_inputs, valid_targets)
+            report.text_weight = float(self.network.log_gamma.detach().exp())
         report.seconds = time.perf_counter() - started
         return report
+
+    def train_all(self, histories: Histories, epochs: int) -> float:
+        """Train on every row's items, none held out, for `epochs` epochs: a refit after early
+        stopping has chosen the epoch count. Returns the seconds it took."""
+        started = time.perf_counter()
+        rows = left_padded(histories, self.network.max_len + 1)  # (U, T + 1)
+        rows = rows[(rows > 0).sum(axis=1) >= 2]
+        optimizer = self._optimizer()
+        for epoch in range(1, epochs + 1):
+            log.info("refit epoch %d: loss %.4f", epoch, self._epoch(rows, optimizer))
+        return time.perf_counter() - started
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        s = self.settings
+        return torch.optim.AdamW(self.network.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
 
     def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> float:
         self.network.train()
@@ -247,7 +265,7 @@ class Trainer:
     @torch.no_grad()
     def calibrate_text_weight(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
         """Set γ to the multiple in `TEXT_WEIGHT_SCALES` of the learned γ with the best validation
-        NDCG@10 (ties: the smaller multiple); returns (γ, its NDCG@10)."""
+        NDCG@10 (ties: the smaller multiple); returns (the multiple, its NDCG@10)."""
         learned = self.network.log_gamma.detach().clone()
         scores = {}
         for scale in TEXT_WEIGHT_SCALES:
@@ -261,7 +279,7 @@ class Trainer:
             float(learned.exp()),
             scores[best],
         )
-        return float(self.network.log_gamma.exp()), scores[best]
+        return best, scores[best]
 
     @torch.no_grad()
     def validate(self, inputs: np.ndarray, targets: np.ndarray, k: int = 10) -> float:
