@@ -253,38 +253,34 @@ def most_diverse_ild(vectors: np.ndarray, k: int = K, starts: int = 8) -> float:
     """ILD of the most diverse `k` of one user's candidates (unit `vectors`, (C, D)), relevance
     ignored: what no re-ranker of these candidates can exceed. Found by search, so a lower bound of
     the optimum: from a start pair (the farthest pair, and each of `starts` spread candidates with
-    its farthest partner), add the item farthest in sum from those chosen, then swap a chosen item
-    for an unchosen one while that raises the sum; the best of the starts."""
-    distance = 1.0 - vectors @ vectors.T  # (C, C)
+    its farthest partner), add the item farthest in sum from those chosen, then make the best swap of
+    a chosen item for an unchosen one while that raises the sum; the best of the starts."""
+    distance = 1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64)  # (C, C); float64: no rounding cycles
     n = len(distance)
     if n <= k:
         return float(distance[np.triu_indices(n, 1)].mean())
     first = np.unravel_index(int(distance.argmax()), distance.shape)
-    pairs = [(int(first[0]), int(first[1]))] + [
-        (i, int(distance[i].argmax())) for i in range(0, n, max(1, n // starts))
-    ]
+    spread = range(0, n, max(1, n // starts))
+    pairs = [(int(first[0]), int(first[1]))] + [(i, int(distance[i].argmax())) for i in spread]
     return max(_dispersion_search(distance, list(pair), k) for pair in pairs) / (k * (k - 1) / 2)
 
 
-def _dispersion_search(distance: np.ndarray, chosen: list[int], k: int) -> float:
-    """The summed pairwise distance of `k` items grown greedily from `chosen`, then improved by swaps."""
+def _dispersion_search(distance: np.ndarray, start: list[int], k: int) -> float:
+    """The summed pairwise distance of `k` items grown greedily from `start`, then improved by swaps."""
+    chosen = list(start)
     while len(chosen) < k:
         sums = distance[:, chosen].sum(axis=1)
         sums[chosen] = -np.inf
         chosen.append(int(sums.argmax()))
-    improved = True
-    while improved:
-        improved = False
-        sums = distance[:, chosen].sum(axis=1)  # (C,): each item's summed distance to the chosen
-        for place, old in enumerate(chosen):
-            gain = sums - distance[:, old] - sums[old]  # of swapping `old` for each item
-            gain[chosen] = -np.inf
-            best = int(gain.argmax())
-            if gain[best] > 1e-9:
-                chosen[place] = best
-                improved = True
-                break
-    return float(distance[np.ix_(chosen, chosen)].sum() / 2.0)
+    picked = np.asarray(chosen)
+    while True:
+        sums = distance[:, picked].sum(axis=1)  # (C,): each item's summed distance to the chosen
+        gain = sums[None, :] - distance[picked, :] - sums[picked][:, None]  # (k, C): swap place p for item c
+        gain[:, picked] = -np.inf
+        place, item = np.unravel_index(int(gain.argmax()), gain.shape)
+        if gain[place, item] <= 1e-9:
+            return float(distance[np.ix_(picked, picked)].sum() / 2.0)
+        picked[place] = item
 
 
 def measure(bench: Bench, lists: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:

@@ -186,10 +186,11 @@ def test_bfloat16_training_steps_learn_what_float32_ones_learn() -> None:
 def test_trainer_validation_equals_the_evaluation_protocol(text: bool) -> None:
     """The trainer holds out each user's last training item; the protocol's leave-last-out split of
     the same data asks the same question, so the two NDCG@10 must agree (with the text-similarity
-    term: at the weight γ chosen on that validation, which the fitted model keeps)."""
+    term: at the weight γ chosen on that validation, which the fitted model keeps; without a refit,
+    which would replace the validated network)."""
     data = two_tastes()
     parts = {"item_parts": ["id", "text"], "text_similarity": True} if text else {}
-    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10, **parts}).fit(data)
+    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10, "refit": False, **parts}).fit(data)
     if text:
         assert model.report.text_weight == pytest.approx(float(model.network.log_gamma.detach().exp()))
     protocol = evaluate(model, leave_last_out(data), EvaluationConfig(n_bootstrap=0))
@@ -277,6 +278,15 @@ def test_a_refit_learns_the_step_that_validation_held_out() -> None:
         ranks[refit] = int((scores > scores[last_b]).sum())
         assert (model.report.refit_seconds is not None) == refit
     assert ranks[True] == 0 and ranks[False] >= 10
+
+
+def test_a_refit_keeps_the_multiple_of_the_text_weight_chosen_for_the_first_network() -> None:
+    settings = {**SMALL, "epochs": 4, "eval_every": 2, "item_parts": ["id", "text"], "text_similarity": True}
+    first = SASRec({**settings, "refit": False}).fit(two_tastes())
+    refit = SASRec({**settings, "refit": True}).fit(two_tastes())
+    assert refit.report.text_weight_scale == first.report.text_weight_scale
+    assert refit.report.text_weight == pytest.approx(float(refit.network.log_gamma.detach().exp()))
+    assert refit.report.text_weight != pytest.approx(first.report.text_weight)  # another network's γ
 
 
 def _with_a_new_shoe() -> Dataset:

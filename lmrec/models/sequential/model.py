@@ -133,12 +133,14 @@ class SASRecConfig(ModelConfig):
     """Stop training after this much wall time (the best weights so far are kept); a refit comes
     on top."""
 
-    refit: bool = False
+    refit: bool = True
     """After early stopping, train a new network (same seed) on every training item, the held-out
     validation items too, for the best epoch count, and keep it instead: it also learns each user's
     most recent step. Costs up to that many epochs again. It has no validation of its own: the
     report's validation NDCG@10 is the first network's, and a text-similarity weight keeps the
-    multiple chosen for the first network."""
+    multiple chosen for the first network. Measured one step earlier, so that the test items stay
+    unseen (amazon-beauty, each user's last item removed, the model tested on the item before it):
+    NDCG@10 0.0586 with the refit against 0.0487 without (+0.0099, 95% CI +0.0083 to +0.0116)."""
 
     checkpoint_dir: str | None = None
     """Folder for the training checkpoint (`training.npz`, written after every validation); a fit
