@@ -255,7 +255,9 @@ def most_diverse_ild(vectors: np.ndarray, k: int = K, starts: int = 8) -> float:
     the optimum: from a start pair (the farthest pair, and each of `starts` spread candidates with
     its farthest partner), add the item farthest in sum from those chosen, then make the best swap of
     a chosen item for an unchosen one while that raises the sum; the best of the starts."""
-    distance = 1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64)  # (C, C); float64: no rounding cycles
+    unit = vectors.astype(np.float64)
+    distance = 1.0 - unit @ unit.T  # (C, C)
+    np.fill_diagonal(distance, 0.0)  # exactly: a swap's gain below counts on it
     n = len(distance)
     if n <= k:
         return float(distance[np.triu_indices(n, 1)].mean())
@@ -273,14 +275,15 @@ def _dispersion_search(distance: np.ndarray, start: list[int], k: int) -> float:
         sums[chosen] = -np.inf
         chosen.append(int(sums.argmax()))
     picked = np.asarray(chosen)
-    while True:
+    for _ in range(len(distance) * k):  # each swap raises the sum: a bound, never reached in practice
         sums = distance[:, picked].sum(axis=1)  # (C,): each item's summed distance to the chosen
         gain = sums[None, :] - distance[picked, :] - sums[picked][:, None]  # (k, C): swap place p for item c
         gain[:, picked] = -np.inf
         place, item = np.unravel_index(int(gain.argmax()), gain.shape)
         if gain[place, item] <= 1e-9:
-            return float(distance[np.ix_(picked, picked)].sum() / 2.0)
+            break
         picked[place] = item
+    return float(distance[np.ix_(picked, picked)].sum() / 2.0)
 
 
 def measure(bench: Bench, lists: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
