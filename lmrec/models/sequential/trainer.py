@@ -5,6 +5,8 @@ the item at every position from the items before it. Each user's last training i
 out for validation; training stops when validation NDCG@10 (full ranking, seen items excluded)
 has not improved for `patience` evaluations, and the best weights are kept. A network with the
 text-similarity term then has its weight γ chosen on the same validation (`TEXT_WEIGHT_SCALES`).
+`train_all` then trains a fresh network on every item for the best epoch count (the model's refit).
+Training steps can run in bfloat16 (`TrainerSettings.autocast`); validation is always float32.
 
 With a checkpoint folder, the whole training state is written after every validation (`Checkpoint`)
 and a later fit with the same folder resumes from it: the result equals an uninterrupted run.
