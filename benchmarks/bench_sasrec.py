@@ -32,7 +32,7 @@ from lmrec.data.splits import Split, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
-from lmrec.models.sequential.model import resolve_precision
+from lmrec.models.sequential.model import resolve_device, resolve_precision
 
 #: Per-dataset settings shared by every variant (sequence length fits the data's histories).
 BASE: dict[str, dict[str, Any]] = {
@@ -139,7 +139,7 @@ def main() -> None:
         "protocol": PROTOCOL_NOTE,
         "minutes": args.minutes,
         "threads": torch.get_num_threads(),
-        "training_precision": str(resolve_precision("auto", torch.device("cpu")) or torch.float32),
+        "training_precision": str(resolve_precision("auto", resolve_device("auto")) or torch.float32),
         "runs": results,
     }
     earlier = _earlier(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, args.minutes)
