@@ -59,6 +59,13 @@ def left_padded(histories: Histories, max_len: int, *, drop_last: int = 0) -> np
     return out
 
 
+def training_rows(histories: Histories, max_len: int, *, drop_last: int = 0) -> np.ndarray:
+    """Rows of `max_len + 1` items (inputs and their next items) of the histories that have at least
+    two after dropping `drop_last` newest; shape (U, max_len + 1), left-padded."""
+    rows = left_padded(histories, max_len + 1, drop_last=drop_last)
+    return rows[(rows > 0).sum(axis=1) >= 2]  # a row needs an input and a target
+
+
 def trimmed(rows: np.ndarray) -> np.ndarray:
     """`rows` without the leading columns that are padding in every row (keeps at least one column).
 
@@ -185,8 +192,7 @@ class Trainer:
         """
         s = self.settings
         max_len = self.network.max_len
-        train_rows = left_padded(histories, max_len + 1, drop_last=1)  # (U, T + 1)
-        train_rows = train_rows[(train_rows > 0).sum(axis=1) >= 2]  # a row needs an input and a target
+        train_rows = training_rows(histories, max_len, drop_last=1)
         has_valid = histories.lengths() >= 2
         valid_inputs = left_padded(histories.take(np.flatnonzero(has_valid)), max_len, drop_last=1)
         valid_targets = histories.items[histories.indptr[1:][has_valid] - 1] + 1
@@ -233,8 +239,7 @@ class Trainer:
         """Train on every row's items, none held out, for `epochs` epochs: a refit after early
         stopping has chosen the epoch count. Returns the seconds it took."""
         started = time.perf_counter()
-        rows = left_padded(histories, self.network.max_len + 1)  # (U, T + 1)
-        rows = rows[(rows > 0).sum(axis=1) >= 2]
+        rows = training_rows(histories, self.network.max_len)
         optimizer = self._optimizer()
         for epoch in range(1, epochs + 1):
             log.info("refit epoch %d: loss %.4f", epoch, self._epoch(rows, optimizer))
@@ -253,7 +258,7 @@ class Trainer:
             batch = torch.from_numpy(trimmed(rows[chosen])).to(device)  # (B, T + 1)
             inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
             keep = (inputs > 0) & (targets > 0)  # (B, T)
-            with torch.autocast(device.type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 table, output = self.network.items.tables()  # (I + 1, D) each
                 hidden = self.network(inputs, table)  # (B, T, D)
                 loss = self.loss(hidden[keep], targets[keep], output)
