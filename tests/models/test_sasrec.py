@@ -280,13 +280,21 @@ def test_a_refit_learns_the_step_that_validation_held_out() -> None:
     assert ranks[True] == 0 and ranks[False] >= 10
 
 
-def test_a_refit_keeps_the_multiple_of_the_text_weight_chosen_for_the_first_network() -> None:
+def test_a_refit_keeps_the_multiple_of_the_text_weight_chosen_for_the_first_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The refit network's γ is its own learned γ times the multiple chosen for the first network:
+    with 1 as the only multiple to choose from, the same refit ends at its learned γ alone."""
     settings = {**SMALL, "epochs": 4, "eval_every": 2, "item_parts": ["id", "text"], "text_similarity": True}
     first = SASRec({**settings, "refit": False}).fit(two_tastes())
-    refit = SASRec({**settings, "refit": True}).fit(two_tastes())
-    assert refit.report.text_weight_scale == first.report.text_weight_scale
+    refit = SASRec(settings).fit(two_tastes())
+    scale = refit.report.text_weight_scale
+    assert scale == first.report.text_weight_scale and scale != 1.0  # a multiple other than 1 was chosen
     assert refit.report.text_weight == pytest.approx(float(refit.network.log_gamma.detach().exp()))
-    assert refit.report.text_weight != pytest.approx(first.report.text_weight)  # another network's γ
+    monkeypatch.setattr("lmrec.models.sequential.trainer.TEXT_WEIGHT_SCALES", (1.0,))
+    learned = SASRec(settings).fit(two_tastes()).report.text_weight
+    assert learned != pytest.approx(first.report.text_weight / scale)  # the refit learned a γ of its own
+    assert refit.report.text_weight == pytest.approx(learned * scale, rel=1e-4)
 
 
 def _with_a_new_shoe() -> Dataset:
