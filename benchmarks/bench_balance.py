@@ -17,6 +17,10 @@ point 5, checked per policy against greedy:
   greedy's median is censored at the end of the horizon);
 - no 10% window of the horizon with a click rate more than 5% below greedy's.
 
+Beside them run two references: `oracle`, each user's true best list, and `new_oracle`, greedy told
+every released new item's true attraction (the agent's posterior mean for known items): its lift over
+greedy is about the most that exploring new items could earn this recommender.
+
     python benchmarks/bench_balance.py --tune     # choose each exploring policy's settings on the tuning seeds
     python benchmarks/bench_balance.py --tune --policies ucb   # retune one policy, keeping the others' runs
     python benchmarks/bench_balance.py            # the reported runs on the test seeds, with the tuned settings
@@ -207,10 +211,13 @@ def choose(settings: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_seed(name: str, dataset: Any, truth: Any, seed: int, rounds: int, configs: dict[str, Any]) -> dict[str, Any]:
-    """Every policy (and the oracle) on one test seed, side by side."""
+    """Every policy (and the two oracles) on one test seed, side by side."""
     world, agent, build_seconds = build(name, dataset, truth, seed, rounds)
     sim = {"rounds": rounds, "seed": seed}
-    results = {"oracle": simulate(world, None, "oracle", None, sim)}
+    results = {
+        "oracle": simulate(world, None, "oracle", None, sim),
+        "new_oracle": simulate(world, agent, "new_oracle", None, sim),
+    }
     for policy in BUILT_IN_POLICIES:
         results[policy] = simulate(world, agent, policy, configs[policy], sim)
         print(f"  {name} seed {seed} {policy}: {results[policy].seconds:.0f}s", flush=True)
@@ -289,7 +296,7 @@ def _row(policy: str, metrics: list[dict[str, Any]], versus: list[dict[str, Any]
     sooner = " / ".join(_times(v) for v in versus if v)
     worst = " / ".join(f"{v['worst_window_ctr_ratio']:.3f}" for v in versus if v)
     meets = "yes" if all(all(v["meets"].values()) for v in versus if v) else "no"
-    if policy not in BUILT_IN_POLICIES:  # the oracle: a reference, not a candidate
+    if policy not in BUILT_IN_POLICIES:  # the oracles: references, not candidates
         meets = "-"
     return (
         f"| {policy} | {settings} | {lift} | {sooner} sooner | {worst} | {ctr} | {coverage} | {diversity} | {meets} |"

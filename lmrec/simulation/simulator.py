@@ -17,9 +17,13 @@ lists of a step, in request order, from `policy.rng(step)`, the generator of (po
 index), so a logged list can be reproduced by replaying its step (one generator per step rather
 than per request: creating a generator costs ~50 µs, as much as the draw itself).
 
-Two reference policies sit beside the exploration policies of `lmrec.pipeline.explore`: `oracle`
+Three reference policies sit beside the exploration policies of `lmrec.pipeline.explore`: `oracle`
 shows each user their true best list (regret 0 by definition), `random` shows k available, unseen
-items uniformly at random.
+items uniformly at random, and `new_oracle` is greedy had it known every released new item's true
+attraction: the agent's k best known items by posterior mean and the available new items by their
+true attraction, merged by value (the agent learns from the known items' slots as under greedy).
+What it gains over greedy is about the most that exploring new items could earn this agent: an
+exploring policy can at best learn what `new_oracle` is told, and pays for the learning.
 """
 
 from __future__ import annotations
@@ -44,8 +48,9 @@ from lmrec.simulation.worlds import World
 
 log = logging.getLogger(__name__)
 
-#: Policies that need no agent: the true best list and uniform random lists.
-REFERENCE_POLICIES = ("oracle", "random")
+#: Reference policies (module docstring): the true best list, uniform random lists, greedy told the
+#: new items' true attraction. Only the last needs an agent.
+REFERENCE_POLICIES = ("oracle", "random", "new_oracle")
 #: Every exploration policy of the pipeline, in the order reports list them (`--policy all`).
 BUILT_IN_POLICIES = ("greedy", "epsilon", "softmax", "thompson", "ucb", "cold_budget")
 #: Settings of the exploring policies, tuned on a tuning seed of each benchmark world
@@ -175,7 +180,7 @@ def simulate(
     cfg = simulation_config(config)
     name = policy_names([policy])[0]
     chooser = _policy(name, policy_config, cfg.seed)
-    if chooser is not None:
+    if chooser is not None or name == "new_oracle":
         if agent is None:
             raise ConfigError(f"the {name} policy needs a fitted agent")
         agent.start()
@@ -244,6 +249,11 @@ class _Loop:
         elif self.name == "random":
             shown, propensity = self._random(users, start)
             explored, batch = np.ones(shown.shape, bool), None
+        elif self.name == "new_oracle":
+            assert self.agent is not None
+            batch = self.agent.candidates(users, world.available(start), _stream(cfg.seed, _FRESH, start // cfg.batch))
+            shown, positions = self._told_new(batch, rows, start)
+            explored, propensity = np.zeros(shown.shape, bool), np.ones(shown.shape)
         else:
             assert self.agent is not None and self.policy is not None
             batch = self.agent.candidates(users, world.available(start), _stream(cfg.seed, _FRESH, start // cfg.batch))
@@ -278,6 +288,24 @@ class _Loop:
                 propensity[row, :m] = policy.slot_probabilities(candidates, k)[drawn[0], np.arange(m)]
         check_shown(positions, batch)
         return positions, explored, propensity
+
+    def _told_new(self, batch: CandidateBatch, rows: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """`new_oracle`'s lists: the known candidates by posterior mean and every available new item
+        the user has not seen by its true attraction (`rows`, (b, I)), the k best by value. Returns the
+        shown items (b, k) and their positions in the candidates (b, k), -1 where a new item is shown,
+        so the agent learns from the known items' slots alone."""
+        assert self.agent is not None
+        known = self.agent.known
+        new = np.flatnonzero(self.world.available(start) & ~known)  # (P,)
+        keep = (batch.items >= 0) & known[np.maximum(batch.items, 0)]  # (b, C)
+        truth = rows[:, new]  # (b, P); 0 for seen items
+        values = np.concatenate([np.where(keep, batch.scores, -np.inf), np.where(truth > 0, truth, -np.inf)], axis=1)
+        items = np.concatenate([batch.items, np.broadcast_to(new, truth.shape)], axis=1)  # (b, C + P)
+        order = np.argsort(-values, axis=1, kind="stable")[:, : self.cfg.k]
+        picked = np.isfinite(np.take_along_axis(values, order, axis=1))
+        shown = np.where(picked, np.take_along_axis(items, order, axis=1), -1)
+        positions = np.where(picked & (order < batch.items.shape[1]), order, -1)
+        return shown, positions
 
     def _random(self, users: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
         """k available, unseen items per user uniformly without replacement, and their propensity 1/n."""

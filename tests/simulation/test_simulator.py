@@ -66,7 +66,7 @@ def agent(world: SemiSyntheticWorld) -> Agent:
 
 @pytest.fixture(scope="module")
 def runs(world: SemiSyntheticWorld, agent: Agent) -> dict[str, SimulationResult]:
-    names = ("oracle", "random", "greedy", "epsilon", "thompson", "ucb", "cold_budget")
+    names = ("oracle", "random", "new_oracle", "greedy", "epsilon", "thompson", "ucb", "cold_budget")
     return {name: simulate(world, agent, name, None, SIM) for name in names}
 
 
@@ -230,6 +230,23 @@ def test_report_payload_and_plot(runs: dict[str, SimulationResult], tmp_path: Pa
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_new_oracle_is_greedy_told_the_new_items(world: SemiSyntheticWorld, runs: dict[str, SimulationResult]) -> None:
+    """It shows the new items greedy never finds, and earns more for it."""
+    told, greedy = runs["new_oracle"], runs["greedy"]
+    new = world.new_items
+    assert told.impressions[new].sum() > 10 * max(greedy.impressions[new].sum(), 1)
+    assert told.expected.sum() > greedy.expected.sum()
+
+
+def test_new_oracle_without_new_items_is_greedy() -> None:
+    config = {"horizon": ROUNDS, "truth_config": {"l2": 10.0}, "top_k": 5, "new_item_share": 0.0}
+    world = SemiSyntheticWorld.build(clustered_dataset(), config)
+    agent = Agent(AGENT).fit(world)
+    told, greedy = (simulate(world, agent, name, None, SIM) for name in ("new_oracle", "greedy"))
+    np.testing.assert_array_equal(told.clicks, greedy.clicks)
+    np.testing.assert_array_equal(told.impressions, greedy.impressions)
+
+
 def test_policy_names_and_bad_settings(world: SemiSyntheticWorld) -> None:
     assert policy_names(["all"]) == list(BUILT_IN_POLICIES)
     assert policy_names(["ucb", "all", "oracle"])[:2] == ["ucb", "greedy"]
@@ -237,8 +254,9 @@ def test_policy_names_and_bad_settings(world: SemiSyntheticWorld) -> None:
         policy_names(["bandit"])
     with pytest.raises(ConfigError, match="rounds"):
         simulate(world, None, "oracle", None, {"rounds": 0})
-    with pytest.raises(ConfigError, match="needs a fitted agent"):
-        simulate(world, None, "greedy", None, SIM)
+    for name in ("greedy", "new_oracle"):
+        with pytest.raises(ConfigError, match="needs a fitted agent"):
+            simulate(world, None, name, None, SIM)
     with pytest.raises(ConfigError, match="epsilon"):
         simulate(world, Agent(AGENT).fit(world), "epsilon", {"epsilon": 2.0}, SIM)
     with pytest.raises(NotFittedError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import logit
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset
@@ -102,7 +103,6 @@ def test_drift_moves_probabilities_gradually(data: Dataset) -> None:
     world = semi(data, drift=1.0)
     users = np.arange(world.n_users)
     start, step, end = (world.attraction_rows(users, r) for r in (0, 1, HORIZON))
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
     unseen = start > 0
     one_round = np.abs(logit(step[unseen]) - logit(start[unseen]))
     whole = logit(end[unseen]) - logit(start[unseen])
@@ -110,6 +110,29 @@ def test_drift_moves_probabilities_gradually(data: Dataset) -> None:
     assert 0.6 < whole.std() < 1.4  # the offset's std reaches `drift` by the end
     still = semi(data, drift=0.0)
     np.testing.assert_array_equal(still.attraction_rows(users, 0), still.attraction_rows(users, HORIZON))
+
+
+def test_every_item_drifts_by_the_configured_std() -> None:
+    """With a few very popular items (heavy-tailed real factors), each item's offset still has
+    standard deviation `drift` at the end, not only the average item's (the popular ones drifted
+    up to 7 times more when each factor coordinate was standardised instead)."""
+    rng = np.random.default_rng(0)
+    n_items = 60
+    weights = 1 / np.arange(1, n_items + 1) ** 1.2  # Zipf popularity
+    rows = [
+        (f"u{user}", f"i{item}", 1_000 + 10 * user + step)
+        for user in range(300)
+        for step, item in enumerate(rng.choice(n_items, size=8, replace=False, p=weights / weights.sum()))
+    ]
+    events = pd.DataFrame(rows, columns=[Columns.User, Columns.Item, Columns.Timestamp])
+    world = semi(Dataset.from_frames(validate_events(events).valid), drift=1.0)
+    users = np.arange(world.n_users)
+    start, end = world.attraction_rows(users, 0), world.attraction_rows(users, HORIZON)
+    unseen = start > 0
+    offset = np.full(start.shape, np.nan)
+    offset[unseen] = logit(end[unseen]) - logit(start[unseen])  # (U, I), NaN where seen
+    spread = np.nanstd(offset, axis=0)  # (I,) over users, ~5% sampling error
+    assert spread.min() > 0.8 and spread.max() < 1.2
 
 
 def test_oracle_lists_are_the_best_available_items(world: SemiSyntheticWorld) -> None:
