@@ -445,7 +445,12 @@ class ColdBudgetConfig(PolicyConfig):
     likeliest to click them, so an exploration slot also earns clicks and teaches more)."""
 
     pick_beta: float = Field(default=0.0, ge=0.0)
-    """Weight of the uncertainty in the `ucb` pick order (0: by score alone)."""
+    """Weight of the uncertainty in the pick index score + pick_beta · uncertainty (0: by score alone)."""
+
+    reach: int | None = Field(default=None, ge=1)
+    """When set, a cold item may fill a budget slot only if its pick index reaches the `reach`-th best
+    warm score (with `reach` = m: it would make the list on its optimistic estimate); the others compete
+    with the warm items through the inner policy. None: every cold item may fill a budget slot."""
 
     @field_validator("slots")
     @classmethod
@@ -483,7 +488,11 @@ class ColdBudget(Policy[ColdBudgetConfig]):
        take uniform draws without replacement from K in slot order (`pick="uniform"`), or K's items
        in order of score + pick_beta · uncertainty (`pick="ucb"`: the r-th such slot takes the r-th).
     Cold items never come through the inner policy, so at most `budget` slots go to them unless
-    there are too few warm items. Because steps 1 and 2 are independent,
+    there are too few warm items. With `reach` set, K holds only the cold items whose pick index
+    reaches the reach-th best warm score (all of them when there are fewer warm items); the rest join
+    W, so a slot is spent on a cold item only when it has a chance of earning its place. The split is
+    a function of the candidates alone, so the propensities stay exact. Because steps 1 and 2 are
+    independent,
 
         P(w at slot j) = Σ_s P_inner(w at slot s) · P(unflagged slot j is the s-th unflagged slot),
         P(c at slot j) = P(slot j draws from K) / |K|          (c in K, uniform),
@@ -498,19 +507,26 @@ class ColdBudget(Policy[ColdBudgetConfig]):
     def __init__(self, config: ColdBudgetConfig | dict[str, Any] | None = None) -> None:
         super().__init__(config)
         self.inner: Policy[Any] = create_policy(self.config.inner, self.config.inner_config)
-        picks_by_uncertainty = self.config.pick == "ucb" and self.config.pick_beta > 0
-        self.needs_uncertainty = self.inner.needs_uncertainty or picks_by_uncertainty
+        uses_index = self.config.pick == "ucb" or self.config.reach is not None
+        self._optimistic = uses_index and self.config.pick_beta > 0  # the pick index reads the uncertainty
+        self.needs_uncertainty = self.inner.needs_uncertainty or self._optimistic
 
     def _split(self, c: Candidates, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Warm positions, cold positions (in pick order when it is `ucb`), slot rates and the cap."""
-        cold = np.zeros(len(c), dtype=bool) if c.cold is None else c.cold
+        """Warm positions, cold positions that may fill a budget slot (in pick order when it is `ucb`),
+        slot rates and the cap. Cold items held back by `reach` are returned among the warm ones."""
+        cold = np.zeros(len(c), dtype=bool) if c.cold is None else c.cold.copy()
+        index = c.scores
+        if self._optimistic:
+            assert c.uncertainty is not None  # checked by _prepare
+            index = c.scores + self.config.pick_beta * c.uncertainty
+        if self.config.reach is not None and cold.any():
+            warm_scores = c.scores[~cold]
+            if len(warm_scores) >= self.config.reach:
+                bar = np.partition(warm_scores, len(warm_scores) - self.config.reach)[-self.config.reach]
+                cold &= index >= bar
         warm, frozen = np.flatnonzero(~cold), np.flatnonzero(cold)
         if self.config.pick == "ucb" and len(frozen):
-            index = c.scores[frozen]
-            if self.config.pick_beta > 0:
-                assert c.uncertainty is not None  # checked by _prepare
-                index = index + self.config.pick_beta * c.uncertainty[frozen]
-            frozen = frozen[np.argsort(-index, kind="stable")]
+            frozen = frozen[np.argsort(-index[frozen], kind="stable")]
         rates = np.zeros(m)
         rates[[s for s in self.config.slots if s < m]] = self.config.rate
         return warm, frozen, rates, min(self.config.budget, len(frozen))

@@ -293,6 +293,25 @@ def test_cold_budget_ucb_pick_aims_at_the_best_cold_items() -> None:
         assert by_ucb.select(candidates, 3, np.random.default_rng(seed)).ids.tolist() == ["c0", "c2", "c3"]
 
 
+def test_cold_budget_reach_spends_slots_only_on_cold_items_that_could_make_the_list() -> None:
+    """Warm scores 0.9, 0.7, 0.5: with reach 2 the bar is 0.7, so of the cold items only c3 (0.6 + 0.2)
+    may take the budget slot; c1 and c4 fall back to competing with the warm items by score."""
+    scores, std = [0.9, 0.65, 0.7, 0.6, 0.2, 0.5], [0.0, 0.0, 0.0, 0.2, 0.3, 0.0]
+    candidates = make_candidates(scores, std, cold=[False, True, False, True, True, False])
+    config = {"rate": 1.0, "slots": [2], "pick": "ucb", "pick_beta": 1.0, "budget": 1}
+    policy = create_policy("cold_budget", {**config, "reach": 2})
+    for seed in range(5):
+        shown = policy.select(candidates, 4, np.random.default_rng(seed))
+        assert shown.ids.tolist() == ["c0", "c2", "c3", "c1"]  # c1 (0.65) makes the list on its score
+        np.testing.assert_array_equal(shown.column(EXPLORED), [False, False, True, False])
+    ungated = create_policy("cold_budget", config).select(candidates, 4, np.random.default_rng(0))
+    assert ungated.ids.tolist() == ["c0", "c2", "c3", "c5"]  # c1 only ever comes through the budget
+    nobody = create_policy("cold_budget", {**config, "reach": 1}).slot_probabilities(candidates, 4)
+    np.testing.assert_allclose(nobody[[0, 2, 1, 3]], np.eye(4))  # bar 0.9: no cold item passes; greedy by score
+    everybody = create_policy("cold_budget", {**config, "reach": 4}).slot_probabilities(candidates, 4)
+    np.testing.assert_allclose(everybody, create_policy("cold_budget", config).slot_probabilities(candidates, 4))
+
+
 def test_cold_budget_uses_its_slots_and_fills_up_with_cold_items() -> None:
     policy = create_policy("cold_budget", {"rate": 1.0, "slots": [1, 3], "budget": 1})
     candidates = make_candidates([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], cold=[False, True, False, True, False, False])

@@ -65,6 +65,20 @@ class TestColdBudgetUCBPick(PolicyContract):
     }
 
 
+class TestColdBudgetReach(PolicyContract):
+    policy_name = "cold_budget"
+    config: ClassVar[dict[str, Any]] = {
+        "inner": "softmax",
+        "inner_config": {"temperature": 1.0},
+        "budget": 2,
+        "slots": [1, 3],
+        "rate": 0.8,
+        "pick": "ucb",
+        "pick_beta": 0.5,
+        "reach": 2,
+    }
+
+
 def test_every_registered_policy_has_a_contract_test() -> None:
     tested = {cls.policy_name for cls in PolicyContract.__subclasses__()}
     assert tested == set(POLICIES)

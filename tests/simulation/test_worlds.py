@@ -114,8 +114,8 @@ def test_drift_moves_probabilities_gradually(data: Dataset) -> None:
 
 def test_every_item_drifts_by_the_configured_std() -> None:
     """With a few very popular items (heavy-tailed real factors), each item's offset still has
-    standard deviation `drift` at the end, not only the average item's (the popular ones drifted
-    up to 7 times more when each factor coordinate was standardised instead)."""
+    standard deviation `drift` at the end, not only the average item's (it ranged from 0.23 to 3.1
+    times `drift` when each factor coordinate was standardised instead)."""
     rng = np.random.default_rng(0)
     n_items = 60
     weights = 1 / np.arange(1, n_items + 1) ** 1.2  # Zipf popularity
@@ -131,8 +131,9 @@ def test_every_item_drifts_by_the_configured_std() -> None:
     unseen = start > 0
     offset = np.full(start.shape, np.nan)
     offset[unseen] = logit(end[unseen]) - logit(start[unseen])  # (U, I), NaN where seen
-    spread = np.nanstd(offset, axis=0)  # (I,) over users, ~5% sampling error
-    assert spread.min() > 0.8 and spread.max() < 1.2
+    spread, n = np.nanstd(offset, axis=0), unseen.sum(axis=0)  # (I,) over the n users who have not seen it
+    z = (spread[n >= 5] - 1.0) * np.sqrt(2 * n[n >= 5])  # a sample std's error is about std / sqrt(2n)
+    assert np.abs(z).max() < 4  # 29 with per-coordinate standardisation
 
 
 def test_oracle_lists_are_the_best_available_items(world: SemiSyntheticWorld) -> None:
