@@ -201,7 +201,7 @@ class TruthWorld(ABC):
     position_bias: float
     _logits: np.ndarray  # (U, I) float32
     _seen: sp.csr_matrix  # (U, I) history pairs
-    _drift_items: np.ndarray  # (I, r) standardised directions
+    _drift_items: np.ndarray  # (I, r) directions of norm sqrt(r)
     _drift_knots: np.ndarray  # (K + 1, U, r) float32
 
     @property
@@ -221,7 +221,7 @@ class TruthWorld(ABC):
     def _init_drift(self, directions: np.ndarray, rng: np.random.Generator) -> None:
         """Item directions (I, r) of norm sqrt(r) and the random walk's knots (K + 1, U, r).
 
-        With |f_i|² = r, Var <w, f_i> = r · drift² / r for w of K steps of N(0, drift² / (K r) I): every
+        For w the sum of K steps of N(0, drift² / (K r) I), Var <w, f_i> = |f_i|² drift² / r = drift²: every
         item's offset has standard deviation `drift` at the end of the horizon. (Standardising each
         coordinate instead gave that only on average over items: the real factors are heavy-tailed,
         and amazon-games' most popular games drifted by up to 27 times `drift`.)
