@@ -16,19 +16,22 @@ users chosen because their next item is new.
 
     python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0]
 
-Writes benchmarks/results/cold_start.json and the README table between the `cold-start` markers.
+Writes benchmarks/results/cold_start.json and the README table between the `cold-start` markers;
+another `--seed` (another draw of held-out items) writes cold_start_seed<N>.json instead. Every run
+rewrites the one-row-per-seed table between the `cold-start-seeds` markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from typing import Any
 
 import numpy as np
 import torch
 from bench_sasrec import BASE
-from common import peak_rss_mib, replace_readme_section, shared_data, write_results
+from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
 
 from lmrec.data.dataset import Histories
 from lmrec.data.ingest import load_dataset
@@ -112,8 +115,36 @@ def main() -> None:
         "comparisons": comparisons,
         "among_new_items_comparisons": new_comparisons,
     }
-    write_results("cold_start", payload)
-    replace_readme_section("cold-start", table(payload))
+    # seed 0 is the issue's split and the README's main table; other seeds show how much the item draw moves it
+    write_results("cold_start" if args.seed == 0 else f"cold_start_seed{args.seed}", payload)
+    if args.seed == 0:
+        replace_readme_section("cold-start", table(payload))
+    replace_readme_section("cold-start-seeds", seeds_table())
+
+
+def seeds_table() -> str:
+    """One row per held-out draw run so far (cold_start.json and cold_start_seed<N>.json)."""
+    payloads = [json.loads(path.read_text()) for path in RESULTS.glob("cold_start*.json")]
+    payloads.sort(key=lambda payload: payload["split"]["seed"])
+    lines = [
+        "| seed | users | content | sasrec-fused | sasrec-id | fused − content (95% CI) | among new: fused − content |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for payload in payloads:
+        ndcg = {name: run["metrics"]["NDCG@10"] for name, run in payload["runs"].items()}
+        whole, new = (
+            next(c for c in comparisons if c["model_b"] == "content" and c["metric"] == "NDCG@10")
+            for comparisons in (payload["comparisons"], payload["among_new_items_comparisons"])
+        )
+        lines.append(
+            f"| {payload['split']['seed']} | {payload['split']['test_users']:,} | {ndcg['content']:.4f} "
+            f"| {ndcg['sasrec-fused']:.4f} | {ndcg['sasrec-id']:.4f} | {_difference(whole)} | {_difference(new)} |"
+        )
+    return "\n".join(lines)
+
+
+def _difference(c: dict[str, Any]) -> str:
+    return f"{c['diff']:+.4f} ({c['interval'][0]:+.4f} to {c['interval'][1]:+.4f})"
 
 
 def table(payload: dict[str, Any]) -> str:
