@@ -143,8 +143,8 @@ def seeds_table() -> str:
     return "\n".join(lines)
 
 
-def _difference(c: dict[str, Any]) -> str:
-    return f"{c['diff']:+.4f} ({c['interval'][0]:+.4f} to {c['interval'][1]:+.4f})"
+def _difference(c: dict[str, Any], label: str = "") -> str:
+    return f"{c['diff']:+.4f} ({label}{c['interval'][0]:+.4f} to {c['interval'][1]:+.4f})"
 
 
 def table(payload: dict[str, Any]) -> str:
@@ -179,11 +179,7 @@ def table(payload: dict[str, Any]) -> str:
 
 
 def _differences(comparisons: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"- {c['model_a']} − {c['model_b']} {c['metric']} = {c['diff']:+.4f} "
-        f"(95% CI {c['interval'][0]:+.4f} to {c['interval'][1]:+.4f})"
-        for c in comparisons
-    ]
+    return [f"- {c['model_a']} − {c['model_b']} {c['metric']} = {_difference(c, '95% CI ')}" for c in comparisons]
 
 
 class AmongItems:
