@@ -165,26 +165,26 @@ def run_world(name: str, world: World, args: argparse.Namespace) -> dict[str, An
         f"{name}: {contexts.n_contexts:,} contexts of {contexts.n_candidates} candidates, {len(targets)} targets; "
         f"exact slot probabilities in {time.perf_counter() - started:.1f}s"
     )
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {t: {e: [] for e in LABELS} for t in tables}
-    logging_ctr = []
-    for seed in range(args.seeds):
-        tick = time.perf_counter()
-        logged = log_slates(contexts, logging, args.rounds, seed, table=logging_table)
-        logging_ctr.append(float(logged.impressions.reward.mean()))
-        for target, table in tables.items():
-            for estimator, record in estimate_target(logged, table, values[target], args.bootstrap, seed).items():
-                runs[target][estimator].append(record)
-        worst = max(abs(t[e][-1]["value"] / t[e][-1]["truth"] - 1) for t in runs.values() for e in TARGETED)
-        print(f"  seed {seed}: {time.perf_counter() - tick:.1f}s, largest SNIPS/DR error {worst:.1%}", flush=True)
-    check: dict[str, dict[str, list[dict[str, float]]]] = {t: {e: [] for e in LABELS} for t in tables}
-    checking = time.perf_counter()
-    for seed in range(CHECK_SEEDS_FROM, CHECK_SEEDS_FROM + args.check_seeds):
-        logged = log_slates(contexts, logging, args.rounds, seed, table=logging_table)
-        for target, table in tables.items():
-            for estimator, record in estimate_target(logged, table, values[target], 0, seed).items():
-                check[target][estimator].append(record)
-    if args.check_seeds:
-        print(f"  {args.check_seeds} check seeds in {time.perf_counter() - checking:.0f}s", flush=True)
+
+    def estimate_seeds(
+        seeds: range, n_bootstrap: int
+    ) -> tuple[dict[str, dict[str, list[dict[str, float]]]], list[float]]:
+        """Per target and estimator, the record of each seed's log; and each log's click rate."""
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {t: {e: [] for e in LABELS} for t in tables}
+        ctr = []
+        for seed in seeds:
+            tick = time.perf_counter()
+            logged = log_slates(contexts, logging, args.rounds, seed, table=logging_table)
+            ctr.append(float(logged.impressions.reward.mean()))
+            for target, table in tables.items():
+                for estimator, record in estimate_target(logged, table, values[target], n_bootstrap, seed).items():
+                    runs[target][estimator].append(record)
+            worst = max(abs(t[e][-1]["value"] / t[e][-1]["truth"] - 1) for t in runs.values() for e in TARGETED)
+            print(f"  seed {seed}: {time.perf_counter() - tick:.1f}s, largest SNIPS/DR error {worst:.1%}", flush=True)
+        return runs, ctr
+
+    runs, logging_ctr = estimate_seeds(range(args.seeds), args.bootstrap)
+    check, _ = estimate_seeds(range(CHECK_SEEDS_FROM, CHECK_SEEDS_FROM + args.check_seeds), 0)
     population = {t: float(v.mean()) for t, v in values.items()}
     out = {
         "world": world.describe(),
@@ -194,7 +194,12 @@ def run_world(name: str, world: World, args: argparse.Namespace) -> dict[str, An
         "logging_ctr_mean": float(np.mean(logging_ctr)),
         "seconds": round(time.perf_counter() - started, 1),
         "targets": {t: summarise(runs[t], population[t]) for t in tables},
-        "check": {"seeds": args.check_seeds, "targets": {t: summarise_check(check[t]) for t in tables}},
+        "check": {
+            "seeds": args.check_seeds,
+            "targets": {t: {e: error_stats(r) for e, r in check[t].items()} for t in tables}
+            if args.check_seeds
+            else {},
+        },
     }
     print_world(name, out)
     return out
@@ -230,44 +235,35 @@ def summarise(runs: dict[str, list[dict[str, float]]], population: float) -> dic
     }
     for estimator, records in runs.items():
         truth = np.array([r["truth"] for r in records])
-        value = np.array([r["value"] for r in records])
         low, high = np.array([r["low"] for r in records]), np.array([r["high"] for r in records])
-        std_error = np.array([r["std_error"] for r in records])
-        error = np.abs(value - truth) / truth
         out["estimators"][estimator] = {
-            "relative_error_mean": float(error.mean()),
-            "relative_error_max": float(error.max()),
-            "signed_relative_error_mean": float(np.mean((value - truth) / truth)),
-            "within_10pct": float(np.mean(error <= MAX_ERROR)),
+            **error_stats(records),
             "coverage": float(np.mean((low <= truth) & (truth <= high))),
             "coverage_population": float(np.mean((low <= population) & (population <= high))),
-            "coverage_normal": float(np.mean(np.abs(value - truth) <= NORMAL_95 * std_error)),
             "misses_below": int(np.sum(high < truth)),
             "misses_above": int(np.sum(low > truth)),
-            "error_sd_over_std_error": float(np.std(value - truth, ddof=1) / np.mean(std_error)),
             "interval_width_mean": float(np.mean((high - low) / truth)),
-            "effective_sample_size_mean": float(np.mean([r["effective_sample_size"] for r in records])),
             "runs": records,
         }
     return out
 
 
-def summarise_check(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Per estimator over the check seeds: coverage of the delta-method 95% interval, the spread of
-    the errors over the standard error, the mean signed and the largest relative error."""
-    out: dict[str, dict[str, float]] = {}
-    for estimator, records in runs.items():
-        if not records:
-            continue
-        truth, value = np.array([r["truth"] for r in records]), np.array([r["value"] for r in records])
-        std_error = np.array([r["std_error"] for r in records])
-        out[estimator] = {
-            "coverage_normal": float(np.mean(np.abs(value - truth) <= NORMAL_95 * std_error)),
-            "error_sd_over_std_error": float(np.std(value - truth, ddof=1) / np.mean(std_error)),
-            "signed_relative_error_mean": float(np.mean((value - truth) / truth)),
-            "relative_error_max": float(np.max(np.abs(value - truth) / truth)),
-        }
-    return out
+def error_stats(records: list[dict[str, float]]) -> dict[str, float]:
+    """One estimator's errors over seeds: mean, largest and mean signed relative error, the share
+    within 10%, the coverage of the delta-method 95% interval, the spread of the errors over the
+    mean standard error, and the mean effective sample size."""
+    truth, value = np.array([r["truth"] for r in records]), np.array([r["value"] for r in records])
+    std_error = np.array([r["std_error"] for r in records])
+    error = np.abs(value - truth) / truth
+    return {
+        "relative_error_mean": float(error.mean()),
+        "relative_error_max": float(error.max()),
+        "signed_relative_error_mean": float(np.mean((value - truth) / truth)),
+        "within_10pct": float(np.mean(error <= MAX_ERROR)),
+        "coverage_normal": float(np.mean(np.abs(value - truth) <= NORMAL_95 * std_error)),
+        "error_sd_over_std_error": float(np.std(value - truth, ddof=1) / np.mean(std_error)),
+        "effective_sample_size_mean": float(np.mean([r["effective_sample_size"] for r in records])),
+    }
 
 
 def passes(result: dict[str, Any]) -> bool:
