@@ -15,6 +15,11 @@ All are scored by the text content model (recency-weighted mean of the recent it
 vectors), which reads nothing but the encoder, so the difference is the encoder's alone.
 
     python benchmarks/bench_lora.py [--pairs 60000] [--max-tokens 32] [--epochs 1] [--float32] [--seed 0]
+        [--save-encoder DIR]
+
+`--save-encoder DIR` keeps the merged encoder (the scale chosen on validation) as a
+sentence-transformers folder, for other benchmarks to name as their encoder (bench_cold_start.py
+`--encoder DIR`); it was tuned on the training side of the same held-out split.
 
 Tuning costs a forward and backward pass of the encoder per title per pair. In float32 about 4,000
 pairs of 32-token titles fit in ten minutes on this 2-core CPU; bfloat16 autocast (the default here:
@@ -26,6 +31,7 @@ Writes benchmarks/results/lora.json and the README table between the `lora` mark
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -54,6 +60,7 @@ def main() -> None:
     parser.add_argument("--float32", action="store_true", help="Tune in float32 instead of bfloat16 autocast.")
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-encoder", type=Path, help="Copy the merged encoder (chosen scale) to this folder.")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -88,6 +95,8 @@ def main() -> None:
             validation[scale] = evaluate(model, valid, EvaluationConfig(n_bootstrap=0)).metrics["NDCG@10"]
             print(f"  validation, merged at {scale}: NDCG@10 {validation[scale]:.4f}", flush=True)
         chosen = max(SCALES, key=lambda scale: (validation[scale], -scale))
+        if args.save_encoder is not None:
+            shutil.copytree(Path(root) / f"scale-{chosen}", args.save_encoder, dirs_exist_ok=True)
         encoders = {
             "frozen": EncoderConfig(),
             "tuned": EncoderConfig(model=str(Path(root) / "scale-1.0")),
