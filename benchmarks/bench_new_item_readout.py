@@ -1,0 +1,144 @@
+"""What could clicks at best teach the balance agent about who likes a new item?
+
+In the simulator world of bench_balance.py (same world settings and agent), every way the agent
+could read a new item's attraction is fitted by ridge regression to the world's *exact* attraction
+of the new items for one half of a sample of users, as if from unlimited clicks, and then read on
+the other half: for each of those users, the true attraction of the new item it ranks first. A
+model that cannot beat the user's 10th known item by base rank this way cannot earn a new item a
+slot in the top 10 from real clicks either.
+
+Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v_i):
+
+- `shared text`: [1, sim(u, i), v_i] with weights shared by all new items (the head's θ);
+- `shared text × user factors`: plus v_i ⊗ u_u, so that what one new item's clicks say about
+  which users like which kind of text carries over to its look-alikes;
+- `own offset`: each new item's own mean attraction over users, nothing personal;
+- `shared text × user factors + own offset`: the two together;
+- `own offset + taste`: each new item's own weights on [1, u_u] (the head's per-item arm).
+
+    python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
+
+Writes benchmarks/results/new_item_readout_<dataset>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+from bench_balance import AGENT, TRUTH, WORLDS
+from common import shared_data, write_results
+
+from lmrec.data.ingest import load_dataset
+from lmrec.models import create_model
+from lmrec.simulation.agents import Agent
+from lmrec.simulation.worlds import SemiSyntheticWorld
+
+#: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
+RIDGE = 1e-3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default="amazon-games", choices=sorted(WORLDS))
+    parser.add_argument("--seed", type=int, default=100, help="World seed (bench_balance tunes on 100, 101).")
+    parser.add_argument("--users", type=int, default=800, help="Users to fit on, and as many again to read on.")
+    args = parser.parse_args()
+    path = shared_data(args.dataset)
+    if path is None:
+        return
+    started = time.perf_counter()
+    data, _ = load_dataset(path)
+    truth = create_model("ease", TRUTH).fit(data)
+    world = SemiSyntheticWorld.build(data, {**WORLDS[args.dataset], "horizon": 100_000, "seed": args.seed}, truth=truth)
+    agent = Agent({**AGENT, "seed": args.seed}).fit(world)
+    print(f"{args.dataset}: world and agent built in {time.perf_counter() - started:.0f}s", flush=True)
+
+    users = np.random.default_rng(args.seed).choice(world.n_users, 2 * args.users, replace=False)
+    fit_users, read_users = users[: args.users], users[args.users :]
+    new = np.flatnonzero(~agent.known)
+    attraction = world.attraction_rows(read_users, 0).astype(np.float64)  # (B, I) at the first round
+    readouts = {name: readout(agent, world, new, fit_users, read_users) for name, readout in READOUTS.items()}
+    readouts["random"] = np.random.default_rng(args.seed).random((len(read_users), len(new)))
+    rows = np.arange(len(read_users))
+    results = {name: float(attraction[rows, new[np.argmax(p, axis=1)]].mean()) for name, p in readouts.items()}
+    results["the user's best new item (reference)"] = float(attraction[:, new].max(axis=1).mean())
+    tenth = agent.static[read_users][:, 9]
+    results["the user's 10th known item by base rank (reference)"] = float(attraction[rows, tenth].mean())
+    for name, value in results.items():
+        print(f"  {name:<55} {value:.4f}")
+    write_results(
+        f"new_item_readout_{args.dataset}",
+        {
+            "dataset": args.dataset,
+            "world": {**WORLDS[args.dataset], "seed": args.seed},
+            "agent": {**AGENT, "seed": args.seed},
+            "new_items": len(new),
+            "users": {"fit": args.users, "read": args.users},
+            "true_attraction_of_top_new_item": results,
+        },
+    )
+
+
+def _truth(world: SemiSyntheticWorld, users: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Exact attraction (B, P) of the new items for `users` at the first round."""
+    return world.attraction_rows(users, 0)[:, new].astype(np.float64)
+
+
+def _shared_features(agent: Agent, users: np.ndarray, new: np.ndarray, cross: bool) -> np.ndarray:
+    """(B, P, f): [1, sim, v_i] and, with `cross`, v_i ⊗ u_u of each user with each new item."""
+    vectors = agent.vectors[new].astype(np.float64)  # (P, D)
+    b, p = len(users), len(new)
+    sim = agent.profiles[users].astype(np.float64) @ vectors.T  # (B, P)
+    parts = [np.ones((b, p, 1)), sim[..., None], np.broadcast_to(vectors, (b, p, vectors.shape[1]))]
+    if cross:
+        parts.append(np.einsum("bq,pd->bpqd", agent.user_factors[users], vectors).reshape(b, p, -1))
+    return np.concatenate(parts, axis=-1)
+
+
+def _ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Weights (f, ...) minimising |x w - y|² + RIDGE |w|² for x (n, f) and y (n, ...)."""
+    return np.linalg.solve(x.T @ x + RIDGE * np.eye(x.shape[1]), x.T @ y)
+
+
+def _shared(cross: bool, own_offset: bool = False) -> Callable[..., np.ndarray]:
+    def readout(
+        agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+    ) -> np.ndarray:
+        x = _shared_features(agent, fit_users, new, cross)  # (B, P, f)
+        y = _truth(world, fit_users, new)  # (B, P)
+        weights = _ridge(x.reshape(-1, x.shape[-1]), y.ravel())  # (f,)
+        scores = _shared_features(agent, read_users, new, cross) @ weights  # (B', P)
+        return scores + (y - x @ weights).mean(axis=0) if own_offset else scores
+
+    return readout
+
+
+def _own_offset(
+    agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+) -> np.ndarray:
+    return np.broadcast_to(_truth(world, fit_users, new).mean(axis=0), (len(read_users), len(new)))
+
+
+def _own_taste(
+    agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+) -> np.ndarray:
+    def w(users: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.ones((len(users), 1)), agent.user_factors[users]], axis=1)  # (B, 1 + q)
+
+    return w(read_users) @ _ridge(w(fit_users), _truth(world, fit_users, new))  # (B', P)
+
+
+READOUTS: dict[str, Callable[..., np.ndarray]] = {
+    "shared text": _shared(cross=False),
+    "shared text × user factors": _shared(cross=True),
+    "own offset": _own_offset,
+    "shared text × user factors + own offset": _shared(cross=True, own_offset=True),
+    "own offset + taste": _own_taste,
+}
+
+
+if __name__ == "__main__":
+    main()
