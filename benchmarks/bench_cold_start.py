@@ -14,11 +14,17 @@ asks which new item a user goes to, without the question of whether a new item b
 ones, which a model that has learned what known items are wanted answers against the new item on
 users chosen because their next item is new.
 
-    python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0]
+    python benchmarks/bench_cold_start.py [--minutes 25] [--seed 0] [--encoder DIR]
 
 Writes benchmarks/results/cold_start.json and the README table between the `cold-start` markers;
 another `--seed` (another draw of held-out items) writes cold_start_seed<N>.json instead. Every run
 rewrites the one-row-per-seed table between the `cold-start-seeds` markers.
+
+`--encoder DIR` reads item text with that sentence-transformers model instead of the bundled one,
+in the content model and in SASRec fused alike: the behaviour-tuned encoder `bench_lora.py
+--save-encoder DIR` keeps, tuned on this split's training side (same `--seed`). The content model
+with the bundled encoder runs beside them as `content-frozen`. Such a run writes
+cold_start_encoder.json and the README table between the `cold-start-encoder` markers.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +42,7 @@ from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, w
 
 from lmrec.data.dataset import Histories
 from lmrec.data.ingest import load_dataset
-from lmrec.data.splits import held_out_items
+from lmrec.data.splits import Split, held_out_items
 from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
@@ -47,6 +54,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=25.0, help="Training time limit per SASRec model.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
+    parser.add_argument("--encoder", help="Sentence-transformers folder to read item text with (default: bundled).")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,13 +64,44 @@ def main() -> None:
     dataset, _ = load_dataset(path)
     split = held_out_items(dataset, share=0.1, seed=args.seed)
     print(f"{args.dataset}: {dataset}; {split}", flush=True)
-    sasrec = {**BASE["amazon-games"], "epochs": 400, "max_minutes": args.minutes, "seed": args.seed}
-    models: dict[str, tuple[str, dict[str, Any]]] = {
-        "content": ("content", {}),
+    models = compared_models(args.minutes, args.seed, args.encoder)
+    results, among_new, runs = fit_and_evaluate(models, split)
+    others = [name for name in models if name != "sasrec-fused"]
+    comparisons, new_comparisons = (
+        [compare(by_name["sasrec-fused"], by_name[other], metric).to_dict() for other in others for metric in METRICS]
+        for by_name in (results, among_new)
+    )
+    payload = {
+        "dataset": args.dataset,
+        "split": {"name": split.name, "share": 0.1, "seed": args.seed, "test_users": split.n_test_users},
+        "encoder": args.encoder,
+        "runs": runs,
+        "comparisons": comparisons,
+        "among_new_items_comparisons": new_comparisons,
+    }
+    if args.encoder is not None:
+        write_results("cold_start_encoder" if args.seed == 0 else f"cold_start_encoder_seed{args.seed}", payload)
+        replace_readme_section("cold-start-encoder", table(payload))
+        return
+    # seed 0 is the issue's split and the README's main table; other seeds show how much the item draw moves it
+    write_results("cold_start" if args.seed == 0 else f"cold_start_seed{args.seed}", payload)
+    if args.seed == 0:
+        replace_readme_section("cold-start", table(payload))
+    replace_readme_section("cold-start-seeds", seeds_table())
+
+
+def compared_models(minutes: float, seed: int, encoder: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Name -> (registered model, settings) of the models compared; `encoder` as for `--encoder`."""
+    sasrec = {**BASE["amazon-games"], "epochs": 400, "max_minutes": minutes, "seed": seed}
+    reader = {} if encoder is None else {"encoder": {"model": encoder}}
+    return {
+        "content": ("content", reader),
+        **({"content-frozen": ("content", {})} if reader else {}),
         "sasrec-fused": (
             "sasrec",
             {
                 **sasrec,
+                "text_encoder": encoder,
                 "item_parts": ["id", "text"],
                 "output_parts": ["text"],
                 "text_similarity": True,
@@ -72,6 +111,13 @@ def main() -> None:
         ),
         "sasrec-id": ("sasrec", {**sasrec, "item_parts": ["id"], "loss": "sampled", "negatives": 1024}),
     }
+
+
+def fit_and_evaluate(
+    models: dict[str, tuple[str, dict[str, Any]]], split: Split
+) -> tuple[dict[str, EvaluationResult], dict[str, EvaluationResult], dict[str, Any]]:
+    """Fit each model on the split's training side; its results over the whole catalogue and among
+    the held-out items alone, and its run record for the JSON."""
     config = EvaluationConfig(n_bootstrap=1000)
     new_items = split.train.item_counts() == 0
     results: dict[str, EvaluationResult] = {}
@@ -96,35 +142,19 @@ def main() -> None:
         }
         m = results[name].metrics
         print(
-            f"  {name:<13} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} (fit {seconds / 60:.1f} min)", flush=True
+            f"  {name:<14} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} (fit {seconds / 60:.1f} min)", flush=True
         )
-    comparisons = [
-        compare(results["sasrec-fused"], results[other], metric).to_dict()
-        for other in ("content", "sasrec-id")
-        for metric in ("NDCG@10", "HR@10")
-    ]
-    new_comparisons = [
-        compare(among_new["sasrec-fused"], among_new[other], metric).to_dict()
-        for other in ("content", "sasrec-id")
-        for metric in ("NDCG@10", "HR@10")
-    ]
-    payload = {
-        "dataset": args.dataset,
-        "split": {"name": split.name, "share": 0.1, "seed": args.seed, "test_users": split.n_test_users},
-        "runs": runs,
-        "comparisons": comparisons,
-        "among_new_items_comparisons": new_comparisons,
-    }
-    # seed 0 is the issue's split and the README's main table; other seeds show how much the item draw moves it
-    write_results("cold_start" if args.seed == 0 else f"cold_start_seed{args.seed}", payload)
-    if args.seed == 0:
-        replace_readme_section("cold-start", table(payload))
-    replace_readme_section("cold-start-seeds", seeds_table())
+    return results, among_new, runs
+
+
+#: Metrics of the paired comparisons.
+METRICS = ("NDCG@10", "HR@10")
 
 
 def seeds_table() -> str:
-    """One row per held-out draw run so far (cold_start.json and cold_start_seed<N>.json)."""
+    """One row per held-out draw run so far with the bundled encoder (cold_start.json, cold_start_seed<N>.json)."""
     payloads = [json.loads(path.read_text()) for path in RESULTS.glob("cold_start*.json")]
+    payloads = [payload for payload in payloads if payload.get("encoder") is None]
     payloads.sort(key=lambda payload: payload["split"]["seed"])
     lines = [
         "| seed | users | content | sasrec-fused | sasrec-id | fused − content (95% CI) | among new: fused − content |",
@@ -150,7 +180,12 @@ def _difference(c: dict[str, Any], label: str = "") -> str:
 def table(payload: dict[str, Any]) -> str:
     lines = [
         f"{payload['dataset']}, {payload['split']['test_users']:,} users whose last item is one of the 10% held-out "
-        f"items (seed {payload['split']['seed']}), ranked over the whole catalogue:",
+        f"items (seed {payload['split']['seed']}), ranked over the whole catalogue"
+        + (
+            f", item text read by the encoder in `{Path(payload['encoder']).name}` (content-frozen: the bundled one):"
+            if payload.get("encoder")
+            else ":"
+        ),
         "",
         "| model | HR@10 | NDCG@10 | NDCG@10 95% CI | fit min |",
         "|---|---|---|---|---|",
