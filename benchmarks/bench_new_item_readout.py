@@ -59,9 +59,10 @@ def main() -> None:
     users = np.random.default_rng(args.seed).choice(world.n_users, 2 * args.users, replace=False)
     fit_users, read_users = users[: args.users], users[args.users :]
     new = np.flatnonzero(~agent.known)
-    attraction = world.attraction_rows(read_users, 0).astype(np.float64)  # (B, I) at the first round
-    readouts = {name: readout(agent, world, new, fit_users, read_users) for name, readout in READOUTS.items()}
-    readouts["random"] = np.random.default_rng(args.seed).random((len(read_users), len(new)))
+    fit_truth = world.attraction_rows(fit_users, 0)[:, new].astype(np.float64)  # (B, P) at the first round
+    attraction = world.attraction_rows(read_users, 0).astype(np.float64)  # (B', I)
+    readouts = {name: readout(agent, new, fit_users, fit_truth, read_users) for name, readout in READOUTS.items()}
+    readouts["random"] = np.random.default_rng([args.seed, 1]).random((len(read_users), len(new)))
     rows = np.arange(len(read_users))
     results = {name: float(attraction[rows, new[np.argmax(p, axis=1)]].mean()) for name, p in readouts.items()}
     results["the user's best new item (reference)"] = float(attraction[:, new].max(axis=1).mean())
@@ -82,11 +83,6 @@ def main() -> None:
     )
 
 
-def _truth(world: SemiSyntheticWorld, users: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Exact attraction (B, P) of the new items for `users` at the first round."""
-    return world.attraction_rows(users, 0)[:, new].astype(np.float64)
-
-
 def _shared_features(agent: Agent, users: np.ndarray, new: np.ndarray, cross: bool) -> np.ndarray:
     """(B, P, f): [1, sim, v_i] and, with `cross`, v_i ⊗ u_u of each user with each new item."""
     vectors = agent.vectors[new].astype(np.float64)  # (P, D)
@@ -105,10 +101,9 @@ def _ridge(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _shared(cross: bool, own_offset: bool = False) -> Callable[..., np.ndarray]:
     def readout(
-        agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+        agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
     ) -> np.ndarray:
         x = _shared_features(agent, fit_users, new, cross)  # (B, P, f)
-        y = _truth(world, fit_users, new)  # (B, P)
         weights = _ridge(x.reshape(-1, x.shape[-1]), y.ravel())  # (f,)
         scores = _shared_features(agent, read_users, new, cross) @ weights  # (B', P)
         return scores + (y - x @ weights).mean(axis=0) if own_offset else scores
@@ -117,20 +112,22 @@ def _shared(cross: bool, own_offset: bool = False) -> Callable[..., np.ndarray]:
 
 
 def _own_offset(
-    agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+    agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
 ) -> np.ndarray:
-    return np.broadcast_to(_truth(world, fit_users, new).mean(axis=0), (len(read_users), len(new)))
+    return np.broadcast_to(y.mean(axis=0), (len(read_users), len(new)))
 
 
 def _own_taste(
-    agent: Agent, world: SemiSyntheticWorld, new: np.ndarray, fit_users: np.ndarray, read_users: np.ndarray
+    agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
 ) -> np.ndarray:
     def w(users: np.ndarray) -> np.ndarray:
         return np.concatenate([np.ones((len(users), 1)), agent.user_factors[users]], axis=1)  # (B, 1 + q)
 
-    return w(read_users) @ _ridge(w(fit_users), _truth(world, fit_users, new))  # (B', P)
+    return w(read_users) @ _ridge(w(fit_users), y)  # (B', P)
 
 
+#: A readout: (agent, new items (P,), fit users (B,), their exact attraction of the new items (B, P),
+#: read users (B',)) -> scores (B', P).
 READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "shared text": _shared(cross=False),
     "shared text × user factors": _shared(cross=True),
