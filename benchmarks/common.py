@@ -31,15 +31,27 @@ def shared_data(name: str) -> Path | None:
     return path
 
 
+#: Libraries whose arithmetic the numbers depend on; their versions go into every result file.
+NUMERIC_PACKAGES = ("numpy", "scipy", "torch", "implicit", "faiss-cpu", "sentence-transformers", "transformers", "peft")
+
+
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on, with the versions of the numeric libraries."""
     import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
 
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d"),
+        "packages": {name: installed(name) for name in NUMERIC_PACKAGES},
     }
 
 
