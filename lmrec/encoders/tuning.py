@@ -137,17 +137,12 @@ def tune_encoder(
         The report; `EncoderConfig(model=report.path)` loads the tuned encoder.
     """
     import torch
-    import torch.nn.functional as F
     from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
 
     config = config or TuningConfig()
     base = base or EncoderConfig()
-    pairs = np.asarray(pairs, dtype=np.int64)
-    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) < 2:
-        raise DataError(f"need at least 2 item pairs of shape (P, 2), got {pairs.shape}", field="pairs")
-    if pairs.min() < 0 or pairs.max() >= len(texts):
-        raise DataError(f"pair item outside the {len(texts)} texts", field="pairs", value=int(pairs.max()))
+    pairs = _checked_pairs(pairs, len(texts))
     torch.manual_seed(config.seed)
     device = resolve_device(base.device)
     model = SentenceTransformer(str(resolve_model_path(base.model)), device=device, local_files_only=True)
@@ -161,11 +156,46 @@ def tune_encoder(
     )
     # adapters are injected into the encoder's own layers; keep the peft handle to save and merge them
     adapted = get_peft_model(model[0].auto_model, lora)  # type: ignore[arg-type]
+    report = TuningReport(pairs=len(pairs))
+    started = time.perf_counter()
+    _train(model, texts, pairs, config, device, report)
+    folder = Path(output)
+    adapted.save_pretrained(str(folder / "adapter"))  # the LoRA weights alone
+    adapted.merge_and_unload()  # folds the adapters into the encoder's layers, in place
+    model.max_seq_length = served_length
+    model.save(str(folder), safe_serialization=True)
+    report.seconds = time.perf_counter() - started
+    report.path = str(folder)
+    (folder / "lmrec_tuning.json").write_text(
+        json.dumps({"config": config.model_dump(mode="json"), "report": asdict(report)}, indent=2)
+    )
+    log.info(
+        "tuned the encoder on %d pairs in %d steps (%.0fs) -> %s", len(pairs), report.steps, report.seconds, folder
+    )
+    return report
+
+
+def _checked_pairs(pairs: np.ndarray, n_texts: int) -> np.ndarray:
+    """`pairs` as (P, 2) int64 item positions, refused unless P >= 2 and every position has a text."""
+    pairs = np.asarray(pairs, dtype=np.int64)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) < 2:
+        raise DataError(f"need at least 2 item pairs of shape (P, 2), got {pairs.shape}", field="pairs")
+    if pairs.min() < 0 or pairs.max() >= n_texts:
+        raise DataError(f"pair item outside the {n_texts} texts", field="pairs", value=int(pairs.max()))
+    return pairs
+
+
+def _train(
+    model: Any, texts: list[str], pairs: np.ndarray, config: TuningConfig, device: str, report: TuningReport
+) -> None:
+    """`config.epochs` passes over the shuffled pairs in batches, training the model's trainable
+    (adapter) weights with `_pair_loss`; steps and losses go into `report`."""
+    import torch
+    import torch.nn.functional as F
+
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
     rng = np.random.default_rng(config.seed)
-    report = TuningReport(pairs=len(pairs))
-    started = time.perf_counter()
     model.train()
 
     def embed(batch_texts: list[str]) -> torch.Tensor:
@@ -193,20 +223,6 @@ def tune_encoder(
             report.steps += 1
             report.losses.append(float(loss.detach()))
     model.eval()
-    folder = Path(output)
-    adapted.save_pretrained(str(folder / "adapter"))  # the LoRA weights alone
-    adapted.merge_and_unload()  # folds the adapters into the encoder's layers, in place
-    model.max_seq_length = served_length
-    model.save(str(folder), safe_serialization=True)
-    report.seconds = time.perf_counter() - started
-    report.path = str(folder)
-    (folder / "lmrec_tuning.json").write_text(
-        json.dumps({"config": config.model_dump(mode="json"), "report": asdict(report)}, indent=2)
-    )
-    log.info(
-        "tuned the encoder on %d pairs in %d steps (%.0fs) -> %s", len(pairs), report.steps, report.seconds, folder
-    )
-    return report
 
 
 def _pair_loss(left: Any, right: Any, batch: Any, config: TuningConfig, log_share: Any) -> Any:
