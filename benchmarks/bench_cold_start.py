@@ -24,7 +24,8 @@ rewrites the one-row-per-seed table between the `cold-start-seeds` markers.
 in the content model and in SASRec fused alike: the behaviour-tuned encoder `bench_lora.py
 --save-encoder DIR` keeps, tuned on this split's training side (same `--seed`). The content model
 with the bundled encoder runs beside them as `content-frozen`. Such a run writes
-cold_start_encoder.json and the README table between the `cold-start-encoder` markers.
+cold_start_encoder.json (cold_start_encoder_seed<N>.json for another seed) and, on seed 0, the
+README table between the `cold-start-encoder` markers.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ from lmrec.data.splits import Split, held_out_items
 from lmrec.evaluation.protocol import EvaluationConfig, EvaluationResult, compare, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
+
+#: Metrics of the paired comparisons.
+METRICS = ("NDCG@10", "HR@10")
 
 
 def main() -> None:
@@ -81,7 +85,8 @@ def main() -> None:
     }
     if args.encoder is not None:
         write_results("cold_start_encoder" if args.seed == 0 else f"cold_start_encoder_seed{args.seed}", payload)
-        replace_readme_section("cold-start-encoder", table(payload))
+        if args.seed == 0:  # the README's encoder table is the issue's split, like the main one
+            replace_readme_section("cold-start-encoder", table(payload))
         return
     # seed 0 is the issue's split and the README's main table; other seeds show how much the item draw moves it
     write_results("cold_start" if args.seed == 0 else f"cold_start_seed{args.seed}", payload)
@@ -145,10 +150,6 @@ def fit_and_evaluate(
             f"  {name:<14} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} (fit {seconds / 60:.1f} min)", flush=True
         )
     return results, among_new, runs
-
-
-#: Metrics of the paired comparisons.
-METRICS = ("NDCG@10", "HR@10")
 
 
 def seeds_table() -> str:
