@@ -88,13 +88,7 @@ def main() -> None:
         report = tune_encoder(texts, pairs, Path(root) / "tuned", tuning)
         tuning_seconds = time.perf_counter() - started
         print(f"tuned on {len(pairs):,} pairs, {report.steps} steps, {tuning_seconds / 60:.1f} min", flush=True)
-        validation: dict[float, float] = {}
-        for scale in SCALES:
-            folder = merge_adapter(Path(report.path) / "adapter", Path(root) / f"scale-{scale}", scale)
-            model = create_model("content", {"encoder": {"model": str(folder)}}).fit(valid.train)
-            validation[scale] = evaluate(model, valid, EvaluationConfig(n_bootstrap=0)).metrics["NDCG@10"]
-            print(f"  validation, merged at {scale}: NDCG@10 {validation[scale]:.4f}", flush=True)
-        chosen = max(SCALES, key=lambda scale: (validation[scale], -scale))
+        chosen, validation = choose_scale(Path(report.path) / "adapter", Path(root), valid)
         if args.save_encoder is not None:
             shutil.copytree(Path(root) / f"scale-{chosen}", args.save_encoder, dirs_exist_ok=True)
         encoders = {
@@ -102,27 +96,7 @@ def main() -> None:
             "tuned": EncoderConfig(model=str(Path(root) / "scale-1.0")),
             "merged": EncoderConfig(model=str(Path(root) / f"scale-{chosen}")),
         }
-        eval_config = EvaluationConfig(n_bootstrap=1000)
-        results: dict[str, dict[str, EvaluationResult]] = {"cold": {}, "warm": {}}
-        for encoder_name, encoder in encoders.items():
-            for split_name, split in splits.items():
-                model = create_model("content", {"encoder": encoder.model_dump()}).fit(split.train)
-                result = evaluate(model, split, eval_config, name=f"content-{encoder_name}")
-                results[split_name][encoder_name] = result
-                m = result.metrics
-                print(f"  {split_name:<5} {encoder_name:<7} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f}")
-
-    rows: dict[str, Any] = {}
-    for split_name, by_encoder in results.items():
-        frozen = by_encoder["frozen"]
-        rows[split_name] = {"test_users": splits[split_name].n_test_users, "frozen": frozen.to_dict()}
-        for name in ("tuned", "merged"):
-            other = by_encoder[name]
-            rows[split_name][name] = {
-                **other.to_dict(),
-                "ndcg_difference": compare(other, frozen, "NDCG@10").to_dict(),
-                "relative_ndcg_change": other.metrics["NDCG@10"] / frozen.metrics["NDCG@10"] - 1.0,
-            }
+        rows = compare_encoders(encoders, splits)
     payload = {
         "dataset": args.dataset,
         "split": {"held_out_share": 0.1, "seed": args.seed},
@@ -141,6 +115,42 @@ def main() -> None:
     }
     write_results("lora", payload)
     replace_readme_section("lora", table(payload))
+
+
+def choose_scale(adapter: Path, root: Path, valid: Split) -> tuple[float, dict[float, float]]:
+    """Merge the adapter at each of `SCALES` (into root/scale-<s>) and measure the content model
+    with each on the validation split; the best scale (ties: the smaller) and every scale's NDCG@10."""
+    validation: dict[float, float] = {}
+    for scale in SCALES:
+        folder = merge_adapter(adapter, root / f"scale-{scale}", scale)
+        model = create_model("content", {"encoder": {"model": str(folder)}}).fit(valid.train)
+        validation[scale] = evaluate(model, valid, EvaluationConfig(n_bootstrap=0)).metrics["NDCG@10"]
+        print(f"  validation, merged at {scale}: NDCG@10 {validation[scale]:.4f}", flush=True)
+    return max(SCALES, key=lambda scale: (validation[scale], -scale)), validation
+
+
+def compare_encoders(encoders: dict[str, EncoderConfig], splits: dict[str, Split]) -> dict[str, Any]:
+    """The content model with each encoder on each split; per split, the frozen encoder's results and
+    each other encoder's with its paired NDCG@10 difference and relative change against frozen."""
+    eval_config = EvaluationConfig(n_bootstrap=1000)
+    rows: dict[str, Any] = {}
+    for split_name, split in splits.items():
+        results: dict[str, EvaluationResult] = {}
+        for encoder_name, encoder in encoders.items():
+            model = create_model("content", {"encoder": encoder.model_dump()}).fit(split.train)
+            results[encoder_name] = evaluate(model, split, eval_config, name=f"content-{encoder_name}")
+            m = results[encoder_name].metrics
+            print(f"  {split_name:<5} {encoder_name:<7} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f}")
+        frozen = results["frozen"]
+        rows[split_name] = {"test_users": split.n_test_users, "frozen": frozen.to_dict()}
+        for name in ("tuned", "merged"):
+            other = results[name]
+            rows[split_name][name] = {
+                **other.to_dict(),
+                "ndcg_difference": compare(other, frozen, "NDCG@10").to_dict(),
+                "relative_ndcg_change": other.metrics["NDCG@10"] / frozen.metrics["NDCG@10"] - 1.0,
+            }
+    return rows
 
 
 def table(payload: dict[str, Any]) -> str:

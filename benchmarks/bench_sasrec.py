@@ -119,34 +119,12 @@ def main() -> None:
     for name, change in runs.items():
         base = {} if not args.ablation else VARIANTS["fused"]
         settings = _resolve({**common, **base, **change}, SIDE[args.dataset])
-        model = create_model("sasrec", settings)
-        started = time.perf_counter()
-        model.fit(split.train)
-        seconds = time.perf_counter() - started
-        result = evaluate(model, split, eval_config, name=f"sasrec-{name}")
-        report = model.report  # type: ignore[attr-defined]
-        rows[name] = result
-        results[name] = {
-            "settings": settings,
-            "fit_seconds": round(seconds, 1),
-            "epochs": report.epochs,
-            "best_epoch": report.best_epoch,
-            "valid_NDCG@10": report.best_ndcg,
-            "metrics": result.metrics,
-            "intervals": result.intervals,
-            "peak_rss_mib": round(peak_rss_mib()),
-        }
-        cost = None if args.ablation else missing_item_cost(model, split, path, eval_config, f"sasrec-{name}")
-        if cost is not None:
-            results[name]["missing_item"] = cost
+        model, rows[name], results[name] = fit_and_evaluate(name, settings, split, eval_config)
         if not args.ablation:
-            results[name]["per_user_NDCG@10"] = _stored_ndcg(result)
-        m = result.metrics
-        print(
-            f"  {name:<18} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} valid {report.best_ndcg:.4f} "
-            f"epochs {report.epochs} (best {report.best_epoch}) in {seconds / 60:.1f} min",
-            flush=True,
-        )
+            cost = missing_item_cost(model, split, path, eval_config, f"sasrec-{name}")
+            if cost is not None:
+                results[name]["missing_item"] = cost
+            results[name]["per_user_NDCG@10"] = _stored_ndcg(rows[name])
 
     payload: dict[str, Any] = {
         "dataset": args.dataset,
@@ -159,31 +137,74 @@ def main() -> None:
     earlier = _earlier(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, args.minutes)
     payload["runs"] = _merged(earlier.get("runs", {}), results, ABLATION if args.ablation else VARIANTS)
     if not args.ablation:
-        ease = create_model("ease", {"l2": EASE_L2[args.dataset]})
-        started = time.perf_counter()
-        ease.fit(split.train)
-        ease_seconds = time.perf_counter() - started
-        ease_result = evaluate(ease, split, eval_config, name="ease")
-        payload["ease"] = {"l2": EASE_L2[args.dataset], "fit_seconds": round(ease_seconds, 1), **ease_result.to_dict()}
-        # a pair with one side from an earlier process is compared on that run's stored per-user NDCG@10
-        users = ease_result.per_user[Columns.UserIdx].to_numpy()
-        stored = {name: _restored(name, run, users) for name, run in payload["runs"].items() if name not in rows}
-        paired = {**{name: r for name, r in stored.items() if r is not None}, **rows}
-        pairs = [(rows[name], ease_result) for name in rows] + [
-            (paired[fused], paired[plain])
-            for fused, plain in FUSED_PAIRS
-            if {fused, plain} <= set(paired) and {fused, plain} & set(rows)
-        ]
-        ours = [compare(a, b, "NDCG@10").to_dict() for a, b in pairs]
-        rerun = {f"sasrec-{name}" for name in rows}  # their earlier comparisons are stale
-        kept = [c for c in earlier.get("comparisons", []) if not {c["model_a"], c["model_b"]} & rerun]
-        payload["comparisons"] = kept + ours
+        compare_with_ease(payload, earlier, rows, split, args.dataset, eval_config)
     out = write_results(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, payload)
     print(f"wrote {out}")
     if args.ablation:
         replace_readme_section("sasrec-ablation", ablation_table(payload))
     else:
         replace_readme_section("sasrec", main_table())
+
+
+def fit_and_evaluate(
+    name: str, settings: dict[str, Any], split: Split, config: EvaluationConfig
+) -> tuple[Recommender[Any], EvaluationResult, dict[str, Any]]:
+    """Fit SASRec with `settings` on the split's training side; the model, its evaluation and its
+    run record for the JSON."""
+    model = create_model("sasrec", settings)
+    started = time.perf_counter()
+    model.fit(split.train)
+    seconds = time.perf_counter() - started
+    result = evaluate(model, split, config, name=f"sasrec-{name}")
+    report = model.report  # type: ignore[attr-defined]
+    m = result.metrics
+    print(
+        f"  {name:<18} HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} valid {report.best_ndcg:.4f} "
+        f"epochs {report.epochs} (best {report.best_epoch}) in {seconds / 60:.1f} min",
+        flush=True,
+    )
+    record = {
+        "settings": settings,
+        "fit_seconds": round(seconds, 1),
+        "epochs": report.epochs,
+        "best_epoch": report.best_epoch,
+        "valid_NDCG@10": report.best_ndcg,
+        "metrics": result.metrics,
+        "intervals": result.intervals,
+        "peak_rss_mib": round(peak_rss_mib()),
+    }
+    return model, result, record
+
+
+def compare_with_ease(
+    payload: dict[str, Any],
+    earlier: dict[str, Any],
+    rows: dict[str, EvaluationResult],
+    split: Split,
+    dataset: str,
+    config: EvaluationConfig,
+) -> None:
+    """Fit and evaluate EASE into `payload`, with the paired comparisons of this run's variants
+    against it and of the fused/plain pairs; comparisons of variants not rerun are kept."""
+    ease = create_model("ease", {"l2": EASE_L2[dataset]})
+    started = time.perf_counter()
+    ease.fit(split.train)
+    ease_seconds = time.perf_counter() - started
+    ease_result = evaluate(ease, split, config, name="ease")
+    payload["ease"] = {"l2": EASE_L2[dataset], "fit_seconds": round(ease_seconds, 1), **ease_result.to_dict()}
+    # a pair with one side from an earlier process is compared on that run's stored per-user NDCG@10
+    users = ease_result.per_user[Columns.UserIdx].to_numpy()
+    stored = {name: _restored(name, run, users) for name, run in payload["runs"].items() if name not in rows}
+    paired = {**{name: r for name, r in stored.items() if r is not None}, **rows}
+    pairs = [(rows[name], ease_result) for name in rows] + [
+        (paired[fused], paired[plain])
+        for fused, plain in FUSED_PAIRS
+        if {fused, plain} <= set(paired) and {fused, plain} & set(rows)
+    ]
+    ours = [compare(a, b, "NDCG@10").to_dict() for a, b in pairs]
+    rerun = {f"sasrec-{name}" for name in rows}  # their earlier comparisons are stale
+    kept = [c for c in earlier.get("comparisons", []) if not {c["model_a"], c["model_b"]} & rerun]
+    payload["comparisons"] = kept + ours
 
 
 def missing_item_cost(
