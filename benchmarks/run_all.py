@@ -22,6 +22,7 @@ SCRIPTS = (
     "baselines.py",
     "bench_sasrec.py",
     "bench_cold_start.py",
+    "bench_text_weight.py",
     "bench_lora.py",
     "bench_retrieval.py",
     "bench_rerank.py",

@@ -1,0 +1,95 @@
+"""Is SASRec fused's text-similarity weight γ chosen on the right users? A development probe.
+
+SASRec picks the multiple of its learned γ on validation (`TEXT_WEIGHT_SCALES`), where every
+target is an item it was trained on. New items arrive in real use, and γ is what lets the model
+rank them. This probe uses no test data: on the training side of `bench_cold_start.py`'s split
+(amazon-games, 10% of items held out, `--seed`), a second 10% of the items is held out as stand-in
+new items (seed + 1), then each user's last known item. SASRec fused (the cold-start benchmark's
+settings) is trained on the rest; NDCG@10 over the whole catalogue is then measured at multiples of
+its chosen γ on users whose next item is a stand-in new item, on users whose next item is known,
+and pooled (both kinds of next item in their natural proportion), beside the text content model.
+
+    python benchmarks/bench_text_weight.py [--minutes 20] [--seed 0]
+
+Writes benchmarks/results/text_weight.json (no README table: it informs how γ should be chosen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+import torch
+from bench_cold_start import compared_models
+from common import shared_data, write_results
+
+from lmrec.data.ingest import load_dataset
+from lmrec.data.splits import held_out_items, leave_last_out
+from lmrec.evaluation.protocol import EvaluationConfig, evaluate
+from lmrec.models import create_model
+from lmrec.models.base import Recommender
+
+MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=20.0, help="Training time limit of SASRec.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="Torch threads.")
+    args = parser.parse_args()
+    path = shared_data("amazon-games")
+    if path is None:
+        return
+    torch.set_num_threads(args.threads)
+    data, _ = load_dataset(path)
+    cold = held_out_items(data, share=0.1, seed=args.seed)  # only its training side is used
+    new = held_out_items(cold.train, share=0.1, seed=args.seed + 1)  # next item: a stand-in new item
+    known = leave_last_out(new.train)  # next item: a known item; trained on what is left
+    users = {"new": new.n_test_users, "known": known.n_test_users}
+    print(f"users whose next item is new: {users['new']:,}; known: {users['known']:,}", flush=True)
+    models = compared_models(args.minutes, args.seed, None)
+    config = EvaluationConfig(n_bootstrap=0)
+
+    def measured(model: Recommender[Any]) -> dict[str, float]:
+        ndcg = {
+            kind: evaluate(model, split, config).metrics["NDCG@10"] for kind, split in (("new", new), ("known", known))
+        }
+        return {**ndcg, "pooled": sum(ndcg[k] * users[k] for k in users) / sum(users.values())}
+
+    content = measured(create_model(*models["content"]).fit(known.train))
+    print(f"content: {content}", flush=True)
+    started = time.perf_counter()
+    fused = create_model(*models["sasrec-fused"]).fit(known.train)
+    seconds = time.perf_counter() - started
+    report = fused.report  # type: ignore[attr-defined]
+    network = fused.network  # type: ignore[attr-defined]
+    chosen = network.log_gamma.detach().clone()
+    by_multiple = {}
+    for multiple in MULTIPLES:
+        with torch.no_grad():
+            network.log_gamma.copy_(chosen + math.log(multiple))
+        by_multiple[multiple] = measured(fused)
+        print(f"  γ x{multiple}: {by_multiple[multiple]}", flush=True)
+    write_results(
+        "text_weight",
+        {
+            "dataset": "amazon-games",
+            "split": {"held_out_share": 0.1, "seed": args.seed, "stand_in_seed": args.seed + 1},
+            "users": users,
+            "content": content,
+            "sasrec_fused": {
+                "settings": models["sasrec-fused"][1],
+                "fit_seconds": round(seconds, 1),
+                "chosen_scale": report.text_weight_scale,
+                "chosen_text_weight": report.text_weight,
+                "ndcg_at_multiples_of_chosen": {str(m): v for m, v in by_multiple.items()},
+            },
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
