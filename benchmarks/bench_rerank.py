@@ -64,6 +64,7 @@ from lmrec.pipeline.catalogue import ItemFacts
 from lmrec.pipeline.rerank import LIFT, OBJECTIVES, create_reranker
 
 K = 10
+GAINS = 1.0 / np.log2(np.arange(K) + 2.0)  # (K,) DCG discount of each place
 N_CANDIDATES = 100
 MAX_LOSS = 0.03  # relative NDCG@10
 MIN_ILD_GAIN = 0.20  # relative ILD@10
@@ -179,7 +180,7 @@ def prepare(name: str, ranker: str, n_users: int, seed: int, fresh: bool) -> Ben
         r: candidates(name, split, rows, {**setup, "ranker": {"name": r, "config": RANKERS[r][name]}}, seed, fresh)
         for r in names
     }
-    quality = {r: top_ndcg(found[r][0], targets) for r in names}
+    quality = {r: float(user_ndcg(found[r][0], targets).mean()) for r in names}
     chosen = max(names, key=quality.__getitem__)
     print("  NDCG@10 of each ranker's own order: " + ", ".join(f"{r} {q:.4f}" for r, q in quality.items()))
     setup["ranker"] = {"name": chosen, "config": RANKERS[chosen][name], "NDCG@10": quality}
@@ -195,10 +196,10 @@ def prepare(name: str, ranker: str, n_users: int, seed: int, fresh: bool) -> Ben
     return Bench(name, data, facts, lists, targets, information, setup["value"] is not None, setup)
 
 
-def top_ndcg(positions: np.ndarray, targets: np.ndarray) -> float:
-    """Mean NDCG@10 of the first `K` of each row of (B, C) candidates, best first, against (B,) targets."""
-    hits = positions[:, :K] == targets[:, None]  # (B, K)
-    return float((hits / np.log2(np.arange(K) + 2.0)).sum(axis=1).mean())
+def user_ndcg(lists: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """NDCG@K of the first `K` items of each of (B, >= K) lists (best first, -1 padded) against its
+    row's one target, (B,): with one target the ideal DCG is 1."""
+    return ((lists[:, :K] == targets[:, None]) * GAINS).sum(axis=1)
 
 
 def candidates(
@@ -324,12 +325,11 @@ def _dispersion_search(distance: np.ndarray, start: list[int], k: int) -> float:
 def measure(bench: Bench, lists: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """Mean metrics of (B, K) top lists (-1 padded) and the per-user NDCG@10, shape (B,)."""
     hits = lists == bench.targets[:, None]  # (B, K)
-    gains = 1.0 / np.log2(np.arange(K) + 2.0)  # (K,)
-    ndcg = (hits * gains).sum(axis=1)  # one target per user, so the ideal DCG is 1
+    ndcg = user_ndcg(lists, bench.targets)
     facts = bench.facts
     valid = lists >= 0
     safe = np.where(valid, lists, 0)
-    revenue = (np.where(valid, facts.value[safe], 0.0) * gains).sum(axis=1)
+    revenue = (np.where(valid, facts.value[safe], 0.0) * GAINS).sum(axis=1)
     exposure = np.bincount(facts.group[lists[valid]], minlength=facts.n_groups) / max(int(valid.sum()), 1)
     ild = metrics.intra_list_diversity(lists, vectors=facts.vectors)
     out = {
@@ -528,10 +528,9 @@ def default_text(payload: dict[str, Any], reranker: str) -> str:
 
 def ranker_text(ranker: dict[str, Any]) -> str:
     """'SASRec (NDCG@10 0.1132; EASE 0.0556)': the ranker re-ranked, with each ranker's own NDCG@10."""
-    quality = ranker.get("NDCG@10", {})
-    chosen = ranker["name"]
+    quality, chosen = ranker["NDCG@10"], ranker["name"]
     others = "".join(f"; {LABELS[r]} {q:.4f}" for r, q in quality.items() if r != chosen)
-    return f"{LABELS[chosen]} (NDCG@10 {quality[chosen]:.4f}{others})" if chosen in quality else LABELS[chosen]
+    return f"{LABELS[chosen]} (NDCG@10 {quality[chosen]:.4f}{others})"
 
 
 def closest_to_rule(points: list[dict[str, Any]], reranker: str) -> dict[str, Any]:
