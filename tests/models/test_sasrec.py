@@ -21,7 +21,7 @@ import torch
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.schema import validate_events, validate_items
-from lmrec.data.splits import held_out_items, leave_last_out
+from lmrec.data.splits import leave_last_out
 from lmrec.diagnostics import ConfigError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import load_model
@@ -295,45 +295,6 @@ def test_a_refit_keeps_the_multiple_of_the_text_weight_chosen_for_the_first_netw
     learned = SASRec(settings).fit(two_tastes()).report.text_weight
     assert learned != pytest.approx(first.report.text_weight / scale)  # the refit learned a γ of its own
     assert refit.report.text_weight == pytest.approx(learned * scale, rel=1e-4)
-
-
-def test_new_item_validation_chooses_the_text_weight_on_known_and_new_next_items_pooled() -> None:
-    """The first network trains without a seeded share of the items; γ's multiple is then the best
-    NDCG@10 over its validation users pooled with those whose next item is one of these. Here each
-    multiple is measured by the protocol on that same network, fitted alone on the stand-ins'
-    split; the refit then trains on every item, the stand-ins too."""
-    data = two_tastes()
-    settings = {**SMALL, "epochs": 6, "eval_every": 3, "item_parts": ["id", "text"], "text_similarity": True}
-    model = SASRec({**settings, "new_item_validation": 0.2}).fit(data)
-    stand_ins = held_out_items(data, share=0.2, seed=1)  # the model's draw: its seed + 1
-    first = SASRec({**settings, "refit": False}).fit(stand_ins.train)
-    assert first.report.history == model.report.history  # the same first network
-    splits = {"known": leave_last_out(stand_ins.train), "new": stand_ins}
-    users = {kind: split.n_test_users for kind, split in splits.items()}
-    assert model.report.new_item_users == users["new"] > 0
-    learned = first.network.log_gamma.detach() - math.log(first.report.text_weight_scale)
-    pooled = {}
-    for scale in TEXT_WEIGHT_SCALES:
-        first.network.log_gamma.data.copy_(learned + math.log(scale))
-        ndcg = {
-            kind: evaluate(first, split, EvaluationConfig(n_bootstrap=0)).metrics["NDCG@10"]
-            for kind, split in splits.items()
-        }
-        pooled[scale] = sum(ndcg[kind] * users[kind] for kind in users) / sum(users.values())
-    assert len(set(pooled.values())) > 1  # the weight matters here
-    best = max(pooled.values())
-    assert model.report.best_ndcg == pytest.approx(best, abs=1e-6)
-    assert model.report.text_weight_scale == min(s for s, v in pooled.items() if v >= best - 1e-6)
-    id_part = model.network.items.parts[0]
-    assert isinstance(id_part, IdEmbedding)
-    assert id_part.known[1:, 0].bool().tolist() == (data.item_counts() > 0).tolist()  # stand-ins have id vectors
-
-
-@pytest.mark.parametrize("change", [{"text_similarity": False}, {"refit": False}], ids=["no-similarity", "no-refit"])
-def test_new_item_validation_needs_the_text_weight_and_the_refit(change: dict[str, bool]) -> None:
-    settings = {**SMALL, "item_parts": ["id", "text"], "text_similarity": True, "new_item_validation": 0.2}
-    with pytest.raises(ConfigError, match="needs text_similarity and refit"):
-        SASRec({**settings, **change}).fit(two_tastes())
 
 
 def _with_a_new_shoe() -> Dataset:

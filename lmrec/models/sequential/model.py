@@ -23,7 +23,6 @@ from pydantic import Field
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
-from lmrec.data.splits import Split, held_out_items
 from lmrec.diagnostics import ConfigError
 from lmrec.models.base import ModelConfig, Recommender
 from lmrec.models.sequential.explain import Method
@@ -100,14 +99,6 @@ class SASRecConfig(ModelConfig):
     back): a new item is then ranked by what its text says from the first request. γ is learned,
     then rescaled to the best of a few multiples on validation (the training loss undervalues a
     term that cannot memorise). Needs the `text` part."""
-
-    new_item_validation: float = Field(default=0.0, ge=0.0, lt=1.0)
-    """Share of the trained items (a seeded draw) the first, early-stopping network does not see:
-    they stand in for items that arrive after training. The text-similarity weight γ is then chosen
-    on validation pooled with the users whose next item is one of them, so new and known next items
-    weigh in their natural proportion; on known items alone the choice undervalues γ, which is all
-    that ranks a new item against the rest. The refit trains on every item. Needs
-    `text_similarity` and `refit`; 0.1 where new items matter (see the README's cold-start section)."""
 
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
@@ -203,10 +194,7 @@ class SASRec(Recommender[SASRecConfig]):
         self.item_popularity = data.item_counts().astype(np.float32)
         text = self._text_vectors(data) if "text" in self.parts else None
         tokens = attribute_tokens(data) if "attributes" in self.parts else None
-        stand_ins = self._stand_ins(data)
-        first = data if stand_ins is None else stand_ins.train  # what the first network trains on
-        known = first.item_counts() > 0
-        self.network = self._build(data.n_items, text, tokens, known)
+        self.network = self._build(data.n_items, text, tokens)
         device = resolve_device(cfg.device)
         self.network.to(device)
         settings = TrainerSettings(
@@ -220,11 +208,7 @@ class SASRec(Recommender[SASRecConfig]):
             device=device,
             autocast=resolve_precision(cfg.precision, device),
         )
-        histories = first.histories()
-        new_items = None
-        if stand_ins is not None:
-            new_targets = stand_ins.test[Columns.ItemIdx].to_numpy(dtype=np.int64) + 1  # network rows
-            new_items = (left_padded(stand_ins.histories, cfg.max_len), new_targets)
+        histories = data.histories()
         checkpoint = None if cfg.checkpoint_dir is None else Path(cfg.checkpoint_dir)
         fingerprint = {
             **cfg.model_dump(mode="json", exclude=RESUMABLE_CHANGES),
@@ -232,14 +216,13 @@ class SASRec(Recommender[SASRecConfig]):
             "items": data.n_items,
             "histories": _digest(histories),
         }
-        trainer = Trainer(self.network, self._loss(known), settings, cfg.seed)
-        self.report = trainer.fit(histories, checkpoint, fingerprint, new_items)
+        trainer = Trainer(self.network, self._loss(), settings, cfg.seed)
+        self.report = trainer.fit(histories, checkpoint, fingerprint)
         if cfg.refit and self.report.best_epoch:
             torch.manual_seed(cfg.seed)  # the first network's initialisation
-            known = self.item_popularity > 0
-            network = self._build(data.n_items, text, tokens, known).to(device)
-            self.report.refit_seconds = Trainer(network, self._loss(known), settings, cfg.seed).train_all(
-                data.histories(), self.report.best_epoch
+            network = self._build(data.n_items, text, tokens).to(device)
+            self.report.refit_seconds = Trainer(network, self._loss(), settings, cfg.seed).train_all(
+                histories, self.report.best_epoch
             )
             if self.report.text_weight_scale is not None:
                 with torch.no_grad():
@@ -250,26 +233,12 @@ class SASRec(Recommender[SASRecConfig]):
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
 
-    def _stand_ins(self, data: Dataset) -> Split | None:
-        """The items the first network does not see (`new_item_validation`) as a split: its
-        training side and, as test users, those whose next item is one of them. None when unset."""
+    def _loss(self) -> FullSoftmaxLoss | SampledSoftmaxLoss:
         cfg = self.config
-        if cfg.new_item_validation == 0.0:
-            return None
-        if not (cfg.text_similarity and cfg.refit):
-            raise ConfigError(
-                f"new_item_validation {cfg.new_item_validation} chooses the text-similarity weight without "
-                f"training on some items: it needs text_similarity and refit (now {cfg.text_similarity}, {cfg.refit})"
-            )
-        # seed + 1: a draw apart from a held-out-items split a benchmark makes with the model's seed
-        return held_out_items(data, share=cfg.new_item_validation, seed=cfg.seed + 1)
-
-    def _loss(self, known: np.ndarray) -> FullSoftmaxLoss | SampledSoftmaxLoss:
-        """The training loss over the `known` (n_items,) bool items."""
-        cfg = self.config
+        known = torch.from_numpy(self.item_popularity > 0)
         if cfg.loss == "full":
-            return FullSoftmaxLoss(torch.from_numpy(known))
-        return SampledSoftmaxLoss(cfg.negatives, torch.Generator().manual_seed(cfg.seed), torch.from_numpy(known))
+            return FullSoftmaxLoss(known)
+        return SampledSoftmaxLoss(cfg.negatives, torch.Generator().manual_seed(cfg.seed), known)
 
     def _choose_parts(self, data: Dataset) -> tuple[str, ...]:
         if self.config.item_parts != "auto":
@@ -286,15 +255,12 @@ class SASRec(Recommender[SASRecConfig]):
         encoder = EncoderConfig() if self.config.text_encoder is None else EncoderConfig(model=self.config.text_encoder)
         return np.asarray(embed_texts(data.item_text(), encoder), dtype=np.float32)
 
-    def _build(
-        self, n_items: int, text: np.ndarray | None, tokens: np.ndarray | None, known: np.ndarray
-    ) -> SASRecNetwork:
-        """A network whose items are `self.parts`; only the `known` (n_items,) bool items get an id vector."""
+    def _build(self, n_items: int, text: np.ndarray | None, tokens: np.ndarray | None) -> SASRecNetwork:
         cfg = self.config
         parts: list[ItemPart] = []
         if "id" in self.parts:
             drop = cfg.id_dropout if len(self.parts) > 1 else 0.0
-            parts.append(IdEmbedding(n_items, cfg.dim, torch.from_numpy(known), drop))
+            parts.append(IdEmbedding(n_items, cfg.dim, torch.from_numpy(self.item_popularity > 0), drop))
         if "text" in self.parts:
             assert text is not None
             parts.append(TextProjection(torch.from_numpy(text), cfg.dim))
@@ -385,7 +351,7 @@ class SASRec(Recommender[SASRecConfig]):
             if "attributes" in self.parts
             else None
         )
-        self.network = self._build(n_items, text, tokens, self.item_popularity > 0)
+        self.network = self._build(n_items, text, tokens)
         self.network.load_state_dict(weights)
         self.network.eval()
         self.report = TrainingReport(**json.loads(str(state["report"])))

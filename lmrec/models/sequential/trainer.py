@@ -4,9 +4,7 @@ Each user's training sequence (their last `max_len + 1` items) teaches the netwo
 the item at every position from the items before it. Each user's last training item is held
 out for validation; training stops when validation NDCG@10 (full ranking, seen items excluded)
 has not improved for `patience` evaluations, and the best weights are kept. A network with the
-text-similarity term then has its weight γ chosen on the same validation (`TEXT_WEIGHT_SCALES`),
-pooled with the users whose next item the network never trained on where those are given
-(`SASRecConfig.new_item_validation`).
+text-similarity term then has its weight γ chosen on the same validation (`TEXT_WEIGHT_SCALES`).
 `train_all` then trains a fresh network on every item for the best epoch count (the model's refit).
 Training steps can run in bfloat16 (`TrainerSettings.autocast`); validation is always float32.
 
@@ -40,9 +38,8 @@ log = logging.getLogger(__name__)
 #: Multiples of the learned text-similarity weight γ tried on validation after training. The
 #: training loss is measured on the sequences the id and text projections fit, so it favours them
 #: over the similarity term, which only generalises; in a development run on amazon-games,
-#: validation NDCG@10 was best at 3x the learned γ (0.0402 against 0.0347 at 1x), and pooled with
-#: next items that are new at about 4.5x (`bench_text_weight.py`).
-TEXT_WEIGHT_SCALES = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+#: validation NDCG@10 was best at 3x the learned γ (0.0402 against 0.0347 at 1x).
+TEXT_WEIGHT_SCALES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 
 
 def left_padded(histories: Histories, max_len: int, *, drop_last: int = 0) -> np.ndarray:
@@ -156,7 +153,6 @@ class TrainingReport:
     seconds: float = 0.0
     text_weight: float | None = None  # γ chosen on validation (networks with the text-similarity term)
     text_weight_scale: float | None = None  # the multiple of the learned γ that was chosen
-    new_item_users: int = 0  # validation users whose next item was not trained on (γ's choice only)
     refit_seconds: float | None = None  # a refit on every item after early stopping (SASRecConfig.refit)
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -186,19 +182,13 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
 
     def fit(
-        self,
-        histories: Histories,
-        checkpoint: Path | None = None,
-        fingerprint: dict[str, Any] | None = None,
-        new_items: tuple[np.ndarray, np.ndarray] | None = None,
+        self, histories: Histories, checkpoint: Path | None = None, fingerprint: dict[str, Any] | None = None
     ) -> TrainingReport:
         """Train on every row's items but its last, validate on the last; returns the report.
 
         With `checkpoint` (a folder), the training state is saved there after every validation,
         and training resumes from what is there; `fingerprint` (JSON-ready: the settings and data
-        that must match) is stored with it and checked on resuming. `new_items` (left-padded
-        inputs, target network rows) are users whose next item is one `histories` never holds:
-        they join validation for the choice of the text-similarity weight alone.
+        that must match) is stored with it and checked on resuming.
         """
         s = self.settings
         max_len = self.network.max_len
@@ -240,10 +230,6 @@ class Trainer:
         if best_state is not None:
             self.network.load_state_dict(best_state)
         if self.network.items.unit is not None and len(valid_inputs):
-            if new_items is not None:  # known and new next items in their natural proportion
-                valid_inputs = np.concatenate([valid_inputs, new_items[0]])
-                valid_targets = np.concatenate([valid_targets, new_items[1]])
-                report.new_item_users = len(new_items[1])
             report.text_weight_scale, report.best_ndcg = self.calibrate_text_weight(valid_inputs, valid_targets)
             report.text_weight = float(self.network.log_gamma.detach().exp())
         report.seconds = time.perf_counter() - started
