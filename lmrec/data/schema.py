@@ -92,19 +92,7 @@ def validate_events(
     out[Columns.User] = _id_column(check, frame, Columns.User, required=True)
     out[Columns.Item] = _id_column(check, frame, Columns.Item, required=True)
 
-    types = _column(frame, Columns.Type, "view", n)
-    if _all_strings(types):
-        type_text = types.astype(_ARROW_STRING).str.strip().str.lower().astype(object)
-    else:
-        type_text = types.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
-    known = type_text.isin(list(event_types))
-    check.reject(
-        Columns.Type,
-        ~known.to_numpy(),
-        types,
-        f"unknown event type; expected one of {sorted(event_types)} or a registered type",
-    )
-    out[Columns.Type] = type_text.where(known, "view").astype(str)
+    out[Columns.Type] = _event_types(check, frame, event_types)
 
     raw_value = _column(frame, Columns.Value, None, n)
     value = _numbers(raw_value)
@@ -127,15 +115,36 @@ def validate_events(
     check.reject(Columns.Context, bad_ctx, raw_ctx, "context must be a JSON object")
     out[Columns.Context] = ctx
 
-    raw_eid = _column(frame, Columns.Event, None, n)
+    out[Columns.Event] = _event_ids(check, frame, out)
+    return check.result(out[list(EVENT_COLUMNS)])
+
+
+def _event_types(check: _Checker, frame: pd.DataFrame, event_types: Mapping[str, float]) -> pd.Series:
+    """The `type` column stripped and lower-cased (`view` where absent); unknown types are rejected."""
+    types = _column(frame, Columns.Type, "view", len(frame))
+    if _all_strings(types):
+        type_text = types.astype(_ARROW_STRING).str.strip().str.lower().astype(object)
+    else:
+        type_text = types.map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    known = type_text.isin(list(event_types))
+    check.reject(
+        Columns.Type,
+        ~known.to_numpy(),
+        types,
+        f"unknown event type; expected one of {sorted(event_types)} or a registered type",
+    )
+    return type_text.where(known, "view").astype(str)
+
+
+def _event_ids(check: _Checker, frame: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
+    """The `event_id` column; a row without one gets a hash of its normalised content (`out`)."""
+    raw_eid = _column(frame, Columns.Event, None, len(frame))
     eid = _id_column(check, frame, Columns.Event, required=False)
     missing = raw_eid.isna().to_numpy() | (eid == "").to_numpy()
     if missing.any():
-        derived = _content_ids(out.loc[missing])
         eid = eid.copy()
-        eid.loc[missing] = derived
-    out[Columns.Event] = eid
-    return check.result(out[list(EVENT_COLUMNS)])
+        eid.loc[missing] = _content_ids(out.loc[missing])
+    return eid
 
 
 def validate_items(frame: pd.DataFrame, *, first_row: int = 1) -> Validated:
