@@ -13,9 +13,10 @@ and pooled (both kinds of next item in their natural proportion), beside the tex
 
 Writes benchmarks/results/text_weight.json (no README table: it informs how γ should be chosen).
 
-What it found (γ larger than the choice on known next items helps users whose next item is new at
-no cost over all users) did not carry over: chosen that way inside the model it did worse on the
-cold-start test; the README's cold-start section has the numbers.
+What a first run suggested (a γ larger than the choice on known next items helps the users whose
+next item is new at no cost over all users) did not carry over: chosen on all users inside the
+model, γ went higher and the cold-start test did worse; the README's cold-start section has the
+numbers, and how much two runs of this probe differ.
 """
 
 from __future__ import annotations
