@@ -64,7 +64,7 @@ from lmrec.pipeline.catalogue import ItemFacts
 from lmrec.pipeline.rerank import LIFT, OBJECTIVES, create_reranker
 
 K = 10
-GAINS = 1.0 / np.log2(np.arange(K) + 2.0)  # (K,) DCG discount of each place
+GAINS = 1.0 / np.log2(np.arange(K) + 2.0)  # (K,) DCG discount of each place (the revenue proxy's)
 N_CANDIDATES = 100
 MAX_LOSS = 0.03  # relative NDCG@10
 MIN_ILD_GAIN = 0.20  # relative ILD@10
@@ -180,7 +180,7 @@ def prepare(name: str, ranker: str, n_users: int, seed: int, fresh: bool) -> Ben
         r: candidates(name, split, rows, {**setup, "ranker": {"name": r, "config": RANKERS[r][name]}}, seed, fresh)
         for r in names
     }
-    quality = {r: float(user_ndcg(found[r][0], targets).mean()) for r in names}
+    quality = {r: float(user_metrics(found[r][0], targets)[f"NDCG@{K}"].mean()) for r in names}
     chosen = max(names, key=quality.__getitem__)
     print("  NDCG@10 of each ranker's own order: " + ", ".join(f"{r} {q:.4f}" for r, q in quality.items()))
     setup["ranker"] = {"name": chosen, "config": RANKERS[chosen][name], "NDCG@10": quality}
@@ -196,10 +196,12 @@ def prepare(name: str, ranker: str, n_users: int, seed: int, fresh: bool) -> Ben
     return Bench(name, data, facts, lists, targets, information, setup["value"] is not None, setup)
 
 
-def user_ndcg(lists: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """NDCG@K of the first `K` items of each of (B, >= K) lists (best first, -1 padded) against its
-    row's one target, (B,): with one target the ideal DCG is 1."""
-    return ((lists[:, :K] == targets[:, None]) * GAINS).sum(axis=1)
+def user_metrics(lists: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-user HR@K and NDCG@K (the protocol's `ranking_metrics`) of the first `K` items of each of
+    (B, >= K) lists (best first, -1 padded) against its row's one target, (B,) each."""
+    hit = lists[:, :K] == targets[:, None]  # (B, K)
+    ranks = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.inf)  # 1-based; inf: not in the list
+    return metrics.ranking_metrics(ranks, np.arange(len(lists)), len(lists), (K,))
 
 
 def candidates(
@@ -324,8 +326,8 @@ def _dispersion_search(distance: np.ndarray, start: list[int], k: int) -> float:
 
 def measure(bench: Bench, lists: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """Mean metrics of (B, K) top lists (-1 padded) and the per-user NDCG@10, shape (B,)."""
-    hits = lists == bench.targets[:, None]  # (B, K)
-    ndcg = user_ndcg(lists, bench.targets)
+    per_user = user_metrics(lists, bench.targets)
+    ndcg = per_user[f"NDCG@{K}"]
     facts = bench.facts
     valid = lists >= 0
     safe = np.where(valid, lists, 0)
@@ -334,7 +336,7 @@ def measure(bench: Bench, lists: np.ndarray) -> tuple[dict[str, Any], np.ndarray
     ild = metrics.intra_list_diversity(lists, vectors=facts.vectors)
     out = {
         "NDCG@10": float(ndcg.mean()),
-        "HR@10": float(hits.any(axis=1).mean()),
+        "HR@10": float(per_user[f"HR@{K}"].mean()),
         "ILD@10": float(np.nanmean(ild)),
         "Coverage@10": metrics.coverage(lists, facts.n_items),
         "Novelty@10": float(np.nanmean(metrics.list_means(lists, bench.information))),

@@ -35,8 +35,7 @@ from lmrec.data.splits import held_out_items, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
-
-MULTIPLES = (0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+from lmrec.models.sequential.trainer import TEXT_WEIGHT_SCALES
 
 
 def main() -> None:
@@ -73,7 +72,7 @@ def main() -> None:
     network = fused.network  # type: ignore[attr-defined]
     chosen = network.log_gamma.detach().clone()
     by_multiple = {}
-    for multiple in MULTIPLES:
+    for multiple in TEXT_WEIGHT_SCALES:  # the multiples the model chose among
         with torch.no_grad():
             network.log_gamma.copy_(chosen + math.log(multiple))
         by_multiple[multiple] = measured(fused)
