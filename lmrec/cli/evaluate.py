@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +37,8 @@ def evaluate_command(
     """Evaluate one or more models with full ranking over the whole catalogue.
 
     The JSON output holds `metrics` (of the first model) and `models` (every model's metrics,
-    95% bootstrap intervals and timings), plus paired comparisons against the first model.
+    95% bootstrap intervals, timings, settings and, for models that train in epochs, the training
+    report), plus paired comparisons against the first model.
 
     Examples:
 
@@ -58,25 +61,28 @@ def evaluate_command(
             dataset = load_data(data, store, format)
         the_split = SPLITS[split](dataset)
         eval_config = EvaluationConfig(ks=tuple(k or (10, 20)), exclude_seen=not include_seen, seed=seed)
-        results = []
+        results, entries = [], {}
         for name, recommender in zip(model, models, strict=True):
             with errors.status(f"training {name} on {the_split.train}"):
+                started = time.perf_counter()
                 recommender.fit(the_split.train)
+                fit_seconds = time.perf_counter() - started
             with errors.status(f"evaluating {name}"):
                 results.append(evaluate(recommender, the_split, eval_config, name=name))
+            entries[name] = _entry(results[-1], recommender, fit_seconds)
         comparisons = [compare(results[0], other, "NDCG@10", seed=seed) for other in results[1:]]
     payload: dict[str, Any] = {
         "data": str(data) if data is not None else store,
         "split": split,
         "dataset": {"users": dataset.n_users, "items": dataset.n_items, "interactions": dataset.n_interactions},
         "metrics": results[0].metrics,
-        "models": {r.model: r.to_dict() for r in results},
+        "models": entries,
         "comparisons": [c.to_dict() for c in comparisons],
     }
     write_json(output, payload)
     if report is not None:
         write_report(results, report, title=f"{Path(str(data or store)).name}, {split}", comparisons=comparisons)
-    _print_table(results)
+    _print_table(results, [entries[r.model]["fit_seconds"] for r in results])
     console.print(f"results written to {output}")
 
 
@@ -93,16 +99,29 @@ def _settings_for(name: str, settings: dict[str, Any], names: list[str]) -> dict
     return mine
 
 
-def _print_table(results: list[Any]) -> None:
+def _entry(result: Any, recommender: Any, fit_seconds: float) -> dict[str, Any]:
+    """One model's JSON: its evaluation, fit time, settings and training report (where it has one)."""
+    entry: dict[str, Any] = result.to_dict()
+    entry["fit_seconds"] = round(fit_seconds, 2)
+    entry["config"] = recommender.config.model_dump(mode="json")
+    report = getattr(recommender, "report", None)  # SASRec's TrainingReport (a dataclass)
+    if report is not None:
+        entry["training"] = dataclasses.asdict(report)
+    return entry
+
+
+def _print_table(results: list[Any], fit_seconds: list[float]) -> None:
     table = Table(show_edge=False)
     table.add_column("model")
     for metric in SHOWN:
         table.add_column(metric, justify="right")
     table.add_column("users", justify="right")
-    for result in results:
+    table.add_column("fit s", justify="right")
+    for result, seconds in zip(results, fit_seconds, strict=True):
         table.add_row(
             result.model,
             *(f"{result.metrics[m]:.4f}" if m in result.metrics else "-" for m in SHOWN),
             f"{result.n_users:,}",
+            f"{seconds:.1f}",
         )
     console.print(table)

@@ -83,6 +83,25 @@ def test_evaluate_writes_required_metrics(tmp_path: Path) -> None:
     assert set(payload["models"]) == {"popularity", "ease"}
     assert payload["split"] == "leave-last-out"
     assert payload["comparisons"][0]["metric"] == "NDCG@10"
+    assert all(entry["fit_seconds"] >= 0.0 for entry in payload["models"].values())
+
+
+def test_evaluate_records_each_models_settings_and_training_report(tmp_path: Path) -> None:
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    out_file = tmp_path / "out.json"
+    small = ["dim=16", "max_len=10", "epochs=4", "min_steps=0", 'item_parts=["id"]']
+    settings = [arg for value in small for arg in ("--set", f"sasrec.{value}")]
+    code, out = invoke(
+        "evaluate", "--data", str(path), "-m", "ease", "-m", "sasrec", "--set", "ease.l2=7", *settings,
+        "--output", str(out_file),
+    )  # fmt: skip
+    assert code == 0, out
+    models = json.loads(out_file.read_text())["models"]
+    assert models["ease"]["config"]["l2"] == 7 and "training" not in models["ease"]
+    assert models["sasrec"]["config"]["dim"] == 16
+    training = models["sasrec"]["training"]
+    assert training["epochs"] == 4 and [h["epoch"] for h in training["history"]] == [2, 4]
+    assert training["steps"] >= 4
 
 
 def test_train_then_recommend(tmp_path: Path) -> None:

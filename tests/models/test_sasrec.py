@@ -205,7 +205,17 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
     histories = data.histories()
     inputs = left_padded(histories, SMALL["max_len"], drop_last=1)
     targets = histories.items[histories.indptr[1:] - 1] + 1
-    settings = TrainerSettings(1, 32, 1e-3, 0.0, 1, 1, None, torch.device("cpu"))
+    settings = TrainerSettings(
+        epochs=1,
+        batch_size=32,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        patience=1,
+        min_steps=0,
+        eval_every=1,
+        max_seconds=None,
+        device=torch.device("cpu"),
+    )
     trainer = Trainer(network, FullSoftmaxLoss(), settings, seed=0)
     learned = 1.7
     by_scale = {}
@@ -237,6 +247,18 @@ def test_a_resumed_fit_ends_as_an_uninterrupted_one(tmp_path: Path, settings: di
         torch.testing.assert_close(resumed.network.state_dict()[key], value, rtol=0, atol=0)
     rows = Histories.from_lists([[0, 1, 2], [10, 11]])
     np.testing.assert_array_equal(resumed.score_histories(rows), whole.score_histories(rows))
+
+
+def test_early_stopping_waits_for_the_minimum_number_of_steps() -> None:
+    """Patience 1 ends a run at its first validation without a gain, but not before `min_steps`."""
+    data = two_tastes()
+    base = {**SMALL, "eval_every": 1, "patience": 1, "epochs": 60, "refit": False}
+    eager = SASRec({**base, "min_steps": 0}).fit(data).report
+    assert eager.epochs < 30  # stopped by patience, long before the epoch cap
+    steps_per_epoch = eager.steps // eager.epochs
+    waiting = SASRec({**base, "min_steps": 40 * steps_per_epoch}).fit(data).report
+    assert waiting.steps >= 40 * steps_per_epoch and waiting.epochs >= 40
+    assert waiting.history[: len(eager.history)] == eager.history  # the same run up to there
 
 
 def test_a_run_out_of_time_validates_at_once_instead_of_at_the_next_validation_epoch() -> None:

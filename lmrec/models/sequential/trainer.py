@@ -148,6 +148,7 @@ class TrainingReport:
     """What training did: per-evaluation validation NDCG@10, the best epoch, time."""
 
     epochs: int = 0
+    steps: int = 0  # optimiser steps of the first network
     best_epoch: int = 0
     best_ndcg: float = float("nan")  # of the weights returned (after the text weight is chosen)
     seconds: float = 0.0
@@ -166,6 +167,7 @@ class TrainerSettings:
     learning_rate: float
     weight_decay: float
     patience: int
+    min_steps: int
     eval_every: int
     max_seconds: float | None
     device: torch.device
@@ -208,11 +210,14 @@ class Trainer:
         def out_of_time() -> bool:
             return s.max_seconds is not None and time.perf_counter() - started > s.max_seconds
 
-        if first > 1 and (waited >= s.patience or out_of_time()):
+        def is_done() -> bool:
+            return (waited >= s.patience and report.steps >= s.min_steps) or out_of_time()
+
+        if first > 1 and is_done():
             first = s.epochs + 1  # the resumed run had ended: nothing left to train
         for epoch in range(first, s.epochs + 1):
-            loss = self._epoch(train_rows, optimizer)
-            report.epochs = epoch
+            loss, steps = self._epoch(train_rows, optimizer)
+            report.epochs, report.steps = epoch, report.steps + steps
             if epoch % s.eval_every and epoch != s.epochs and not out_of_time():
                 continue  # out of time, an epoch validates anyway and ends the run
             ndcg = self.validate(valid_inputs, valid_targets)
@@ -225,7 +230,7 @@ class Trainer:
                 waited += 1
             if saved is not None:
                 saved.write(self, optimizer, report, best_state, waited, time.perf_counter() - started)
-            if waited >= s.patience or out_of_time():
+            if is_done():
                 break
         if best_state is not None:
             self.network.load_state_dict(best_state)
@@ -242,14 +247,15 @@ class Trainer:
         rows = training_rows(histories, self.network.max_len)
         optimizer = self._optimizer()
         for epoch in range(1, epochs + 1):
-            log.info("refit epoch %d: loss %.4f", epoch, self._epoch(rows, optimizer))
+            log.info("refit epoch %d: loss %.4f", epoch, self._epoch(rows, optimizer)[0])
         return time.perf_counter() - started
 
     def _optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
         return torch.optim.AdamW(self.network.parameters(), lr=s.learning_rate, weight_decay=s.weight_decay)
 
-    def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> float:
+    def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> tuple[float, int]:
+        """One pass over `rows`; returns the mean loss and the number of steps."""
         self.network.train()
         device, autocast = self.settings.device, self.settings.autocast
         lengths = (rows > 0).sum(axis=1)
@@ -267,7 +273,7 @@ class Trainer:
             optimizer.step()
             total += float(loss.detach())
             batches += 1
-        return total / max(batches, 1)
+        return total / max(batches, 1), batches
 
     @torch.no_grad()
     def calibrate_text_weight(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
