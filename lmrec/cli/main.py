@@ -19,6 +19,7 @@ app = typer.Typer(
     name="lmrec",
     help="lmrec: a recommendation engine that reads items with a language model.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal width
     add_completion=False,
     pretty_exceptions_enable=False,
 )
