@@ -26,7 +26,7 @@ from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import create_model
 
 DATASETS = ("ml-100k", "ml-1m", "amazon-beauty")
-MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
+MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content", "sasrec")
 
 #: Settings tried on the validation split; the first entry of each list is the default.
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -36,6 +36,16 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "als": {"factors": [64, 128], "regularization": [0.1, 1.0, 10.0], "alpha": [5.0, 20.0]},
     "bpr": {"factors": [64, 128], "learning_rate": [0.01, 0.05]},
     "content": {},
+    "sasrec": {},  # its defaults: what `lmrec evaluate --model sasrec` gives
+}
+
+#: Models measured by another benchmark on some datasets (there under a time cap, side by side with
+#: its variants); their rows here point to it.
+ELSEWHERE: dict[str, dict[str, str]] = {
+    "sasrec": {
+        "ml-1m": "see the SASRec section (bench_sasrec.py)",
+        "amazon-beauty": "see the SASRec section (bench_sasrec.py)",
+    },
 }
 
 #: Published anchors from ../shared/data/README.md (HR@10, NDCG@10).
@@ -102,6 +112,10 @@ def run_dataset(name: str, path: Any, models: list[str], *, tune: bool) -> dict[
         "models": {},
     }
     for model_name in models:
+        if name in ELSEWHERE.get(model_name, {}):
+            out["models"][model_name] = {"skipped": ELSEWHERE[model_name][name]}
+            print(f"  {model_name:<10} skipped: measured elsewhere")
+            continue
         if model_name in NEEDS_TEXT and not dataset.has_item_text():
             out["models"][model_name] = {"skipped": "the dataset has no item text"}
             print(f"  {model_name:<10} skipped: no item text")
@@ -161,7 +175,8 @@ def readme_table(results: dict[str, Any]) -> str:
         lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for model_name, r in data["models"].items():
             if "skipped" in r:
-                lines.append(f"| {model_name} | — | — | — | — | — | — | — | — | skipped: {r['skipped']} |")
+                reason = r["skipped"] if r["skipped"].startswith("see ") else f"skipped: {r['skipped']}"
+                lines.append(f"| {model_name} | — | — | — | — | — | — | — | — | {reason} |")
                 continue
             m, ci = r["metrics"], r["intervals"].get("NDCG@10", (float("nan"), float("nan")))
             settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items()) or "defaults"

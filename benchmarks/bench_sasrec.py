@@ -6,11 +6,13 @@ on validation NDCG@10; the test split is never used for choices.
 
     python benchmarks/bench_sasrec.py --dataset amazon-beauty [--variants id fused] [--minutes 30]
     python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation [--only NAME ...] [--threads 1]
+    python benchmarks/bench_sasrec.py --dataset ml-1m --variants fused-full --threads 2 --label solo
 
 Writes benchmarks/results/sasrec_<dataset>.json (or sasrec_ablation_<dataset>.json) and the README
 table between the `sasrec` (or `sasrec-ablation`) markers, keeping other datasets' rows. Runs are
 merged into the file's earlier runs when those had the same time limit (a variant run again replaces
-its earlier run), so a table can be filled by two single-threaded processes side by side.
+its earlier run), so a table can be filled by two single-threaded processes side by side. A run
+with `--label` (one model alone on every core, say) goes to its own file and not into the table.
 """
 
 from __future__ import annotations
@@ -98,6 +100,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=sorted(ABLATION), help="Ablation variants to run (default all).")
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--label", help="Write sasrec_<dataset>_<label>.json, kept out of the README table (a run on other terms)."
+    )
     args = parser.parse_args()
 
     path = shared_data(args.dataset)
@@ -134,12 +139,17 @@ def main() -> None:
         "training_precision": str(resolve_precision("auto", resolve_device("auto")) or torch.float32),
         "runs": results,
     }
-    earlier = _earlier(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, args.minutes)
+    name = ("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset
+    if args.label:
+        name, payload["label"] = f"{name}_{args.label}", args.label
+    earlier = _earlier(name, args.minutes)
     payload["runs"] = _merged(earlier.get("runs", {}), results, ABLATION if args.ablation else VARIANTS)
     if not args.ablation:
         compare_with_ease(payload, earlier, rows, split, args.dataset, eval_config)
-    out = write_results(("sasrec_ablation_" if args.ablation else "sasrec_") + args.dataset, payload)
+    out = write_results(name, payload)
     print(f"wrote {out}")
+    if args.label:
+        return
     if args.ablation:
         replace_readme_section("sasrec-ablation", ablation_table(payload))
     else:
@@ -288,6 +298,8 @@ def main_table() -> str:
         if path.name.startswith("sasrec_ablation"):
             continue
         payload = json.loads(path.read_text())
+        if "label" in payload:
+            continue
         data = payload["dataset"]
         for name, run in payload["runs"].items():
             m, ci = run["metrics"], run["intervals"]["NDCG@10"]
