@@ -4,8 +4,8 @@ Each user's training sequence (their last `max_len + 1` items) teaches the netwo
 the item at every position from the items before it. Each user's last training item is held
 out for validation; training stops when validation NDCG@10 (full ranking, seen items excluded)
 has not improved for `patience` evaluations and at least `min_steps` steps are done, and the best
-weights are kept. A network with the
-text-similarity term then has its weight γ chosen on the same validation (`TEXT_WEIGHT_SCALES`).
+weights are kept. A network with the text-similarity term then has its weight γ chosen on the same
+validation (`TEXT_WEIGHT_SCALES`).
 `train_all` then trains a fresh network on every item for the best epoch count (the model's refit).
 Training steps can run in bfloat16 (`TrainerSettings.autocast`); validation is always float32.
 
