@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,3 +42,17 @@ def train_command(
         seconds = time.perf_counter() - start
         folder = recommender.save(output)
     console.print(f"trained {model} on {dataset} in {seconds:.1f}s; saved to {folder}")
+    report = getattr(recommender, "report", None)  # SASRec's TrainingReport
+    if report is not None:
+        console.print(_training_summary(report))
+
+
+def _training_summary(report: Any) -> str:
+    """Epochs, steps, the best epoch and its validation NDCG@10, and the refit's time, in one line."""
+    text = (
+        f"  {report.epochs} epochs ({report.steps:,} steps), best epoch {report.best_epoch} "
+        f"at validation NDCG@10 {report.best_ndcg:.4f}"
+    )
+    if report.refit_seconds is not None:
+        text += f"; refit on every item for {report.best_epoch} epochs in {report.refit_seconds:.1f}s"
+    return text

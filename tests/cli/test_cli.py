@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,17 @@ def test_train_then_recommend(tmp_path: Path) -> None:
     code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "3")
     assert code == 0, out
     assert out.count("\n") >= 3
+
+
+def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    small = ["dim=16", "max_len=10", "epochs=4", "min_steps=0", 'item_parts=["id"]']
+    code, out = invoke(
+        "train", "--model", "sasrec", "--data", str(path), *(a for v in small for a in ("--set", v)),
+        "--output", str(tmp_path / "model"),
+    )  # fmt: skip
+    assert code == 0, out
+    assert re.search(r"4 epochs \(\d+ steps\), best epoch [24] at validation NDCG@10 \d\.\d{4}; refit", out), out
 
 
 @pytest.mark.parametrize(
