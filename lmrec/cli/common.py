@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -90,6 +91,13 @@ def progress_bar() -> Progress:
         console=errors,
         transient=True,
     )
+
+
+def training_report(recommender: Any) -> dict[str, Any] | None:
+    """How a model that trains in epochs trained (SASRec's `TrainingReport`), as JSON-ready data;
+    None for a model without one."""
+    report = getattr(recommender, "report", None)
+    return None if report is None else dataclasses.asdict(report)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

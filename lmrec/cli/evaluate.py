@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, write_json
+from lmrec.cli.common import (
+    console,
+    errors,
+    errors_as_exit_codes,
+    parse_settings,
+    training_report,
+    write_json,
+)
 from lmrec.cli.data_source import load_data
 
 SHOWN = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR", "Coverage@10")
@@ -82,7 +88,7 @@ def evaluate_command(
     write_json(output, payload)
     if report is not None:
         write_report(results, report, title=f"{Path(str(data or store)).name}, {split}", comparisons=comparisons)
-    _print_table(results, [entries[r.model]["fit_seconds"] for r in results])
+    _print_table(results, entries)
     console.print(f"results written to {output}")
 
 
@@ -104,24 +110,24 @@ def _entry(result: Any, recommender: Any, fit_seconds: float) -> dict[str, Any]:
     entry: dict[str, Any] = result.to_dict()
     entry["fit_seconds"] = round(fit_seconds, 2)
     entry["config"] = recommender.config.model_dump(mode="json")
-    report = getattr(recommender, "report", None)  # SASRec's TrainingReport (a dataclass)
-    if report is not None:
-        entry["training"] = dataclasses.asdict(report)
+    training = training_report(recommender)
+    if training is not None:
+        entry["training"] = training
     return entry
 
 
-def _print_table(results: list[Any], fit_seconds: list[float]) -> None:
+def _print_table(results: list[Any], entries: dict[str, dict[str, Any]]) -> None:
     table = Table(show_edge=False)
     table.add_column("model")
     for metric in SHOWN:
         table.add_column(metric, justify="right")
     table.add_column("users", justify="right")
     table.add_column("fit s", justify="right")
-    for result, seconds in zip(results, fit_seconds, strict=True):
+    for result in results:
         table.add_row(
             result.model,
             *(f"{result.metrics[m]:.4f}" if m in result.metrics else "-" for m in SHOWN),
             f"{result.n_users:,}",
-            f"{seconds:.1f}",
+            f"{entries[result.model]['fit_seconds']:.1f}",
         )
     console.print(table)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings
+from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, training_report
 from lmrec.cli.data_source import load_data
 
 
@@ -42,17 +42,17 @@ def train_command(
         seconds = time.perf_counter() - start
         folder = recommender.save(output)
     console.print(f"trained {model} on {dataset} in {seconds:.1f}s; saved to {folder}")
-    report = getattr(recommender, "report", None)  # SASRec's TrainingReport
+    report = training_report(recommender)
     if report is not None:
         console.print(_training_summary(report))
 
 
-def _training_summary(report: Any) -> str:
+def _training_summary(report: dict[str, Any]) -> str:
     """Epochs, steps, the best epoch and its validation NDCG@10, and the refit's time, in one line."""
     text = (
-        f"  {report.epochs} epochs ({report.steps:,} steps), best epoch {report.best_epoch} "
-        f"at validation NDCG@10 {report.best_ndcg:.4f}"
+        f"  {report['epochs']} epochs ({report['steps']:,} steps), best epoch {report['best_epoch']} "
+        f"at validation NDCG@10 {report['best_ndcg']:.4f}"
     )
-    if report.refit_seconds is not None:
-        text += f"; refit on every item for {report.best_epoch} epochs in {report.refit_seconds:.1f}s"
+    if report["refit_seconds"] is not None:
+        text += f"; refit on every item for {report['best_epoch']} epochs in {report['refit_seconds']:.1f}s"
     return text
