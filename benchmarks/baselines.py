@@ -113,8 +113,8 @@ def run_dataset(name: str, path: Any, models: list[str], *, tune: bool) -> dict[
     }
     for model_name in models:
         if name in ELSEWHERE.get(model_name, {}):
-            out["models"][model_name] = {"skipped": ELSEWHERE[model_name][name]}
-            print(f"  {model_name:<10} skipped: measured elsewhere")
+            out["models"][model_name] = {"elsewhere": ELSEWHERE[model_name][name]}
+            print(f"  {model_name:<10} measured elsewhere")
             continue
         if model_name in NEEDS_TEXT and not dataset.has_item_text():
             out["models"][model_name] = {"skipped": "the dataset has no item text"}
@@ -174,8 +174,8 @@ def readme_table(results: dict[str, Any]) -> str:
         )
         lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for model_name, r in data["models"].items():
-            if "skipped" in r:
-                reason = r["skipped"] if r["skipped"].startswith("see ") else f"skipped: {r['skipped']}"
+            if "skipped" in r or "elsewhere" in r:
+                reason = r.get("elsewhere") or f"skipped: {r['skipped']}"
                 lines.append(f"| {model_name} | — | — | — | — | — | — | — | — | {reason} |")
                 continue
             m, ci = r["metrics"], r["intervals"].get("NDCG@10", (float("nan"), float("nan")))
