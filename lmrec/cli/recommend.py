@@ -32,7 +32,7 @@ def recommend_command(
         ),
     ] = None,
     explain: Annotated[
-        bool, typer.Option("--explain", help="Show the history items behind each recommendation (sequential models).")
+        bool, typer.Option("--explain", help="Show the two history items that raised each recommendation's score most.")
     ] = False,
     pipeline: Annotated[
         Path | None,
@@ -169,17 +169,13 @@ def _titles(store: str) -> dict[str, str]:
 
 def _reasons(model: Any, user: str | None, session: list[str] | None, shown: Any) -> list[list[tuple[str, float]]]:
     """The two history items that raised each shown item's score most (occlusion weights)."""
-    from lmrec.diagnostics import ConfigError
-
-    if not hasattr(model, "explain"):
-        raise ConfigError(f"{model.name} cannot explain its recommendations; --explain needs a sequential model")
     if session is not None:
         known = model.items.index(session)
         history = known[known >= 0]
     else:
         history = model.user_histories([user]).row(0)
-    recent = history[-model.config.max_len :]
-    weights = model.explain(recent, shown)  # (k, T)
+    weights = model.explain(history, shown)  # (k, T) over the newest T history items
+    recent = history[len(history) - weights.shape[1] :]
     out = []
     for row in weights:
         top = row.argsort()[::-1][:2]

@@ -3,8 +3,8 @@
 A model has one config (a pydantic model), is constructed without doing work, learns in `fit`,
 scores a batch of user histories against the whole catalogue in `score_histories`, and saves as
 `config.json` plus `state.npz` (never pickle). The base class owns the parts every model shares —
-vocabularies, training histories, fitted checks, top-k with exclusions, save/load — so a model
-only writes `_fit`, `_score`, `_state` and `_set_state`.
+vocabularies, training histories, fitted checks, top-k with exclusions, explanations by occlusion,
+save/load — so a model only writes `_fit`, `_score`, `_state` and `_set_state`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict
 
 from lmrec import __version__
@@ -25,6 +26,9 @@ from lmrec.diagnostics import ConfigError, NotFittedError
 from lmrec.itemlist import ItemList
 
 ARTIFACT_FORMAT = 1
+
+#: Occluded variants of a history scored per batch when explaining.
+_OCCLUSION_BATCH = 256
 
 
 class ModelConfig(BaseModel):
@@ -52,6 +56,8 @@ class Recommender(ABC, Generic[C]):
 
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]]
+    explain_methods: ClassVar[tuple[str, ...]] = ("occlusion",)
+    """The methods `explain` takes; every model explains by occlusion."""
 
     config: C
     items: Vocabulary
@@ -138,6 +144,49 @@ class Recommender(ABC, Generic[C]):
         exclude = batch.row(0) if exclude_seen else None
         return ItemList.top_k(self.items, scores, k, exclude=exclude)
 
+    # -- explaining ---------------------------------------------------------------------------
+
+    @property
+    def history_window(self) -> int | None:
+        """How many of the newest history items the model reads (None: all of them)."""
+        return None
+
+    def explain(self, history: np.ndarray, items: np.ndarray, method: str = "occlusion") -> np.ndarray:
+        """How much each history item raised the score of each of `items`.
+
+        The weight of history entry j for item i is the drop in i's score when that one entry is
+        removed and the rest scored as an anonymous session: it measures exactly the effect it reports.
+        Only the newest `history_window` entries are read, as when scoring.
+
+        Args:
+            history: item positions, oldest first.
+            items: item positions to explain (for example the recommended ones).
+            method: one of `explain_methods`.
+
+        Returns:
+            (len(items), W) float32 weights for the newest W = min(len(history), history_window)
+            entries, oldest first; 0 where the model cannot score the item.
+        """
+        self._check_fitted()
+        if method not in self.explain_methods:
+            raise ConfigError(f"{self.name} explains by {', '.join(self.explain_methods)}, not {method!r}")
+        window = self.history_window
+        recent = np.asarray(history, dtype=np.int64)[-window:] if window else np.asarray(history, dtype=np.int64)
+        targets = np.asarray(items, dtype=np.int64)
+        if len(recent) == 0 or len(targets) == 0:
+            return np.zeros((len(targets), len(recent)), dtype=np.float32)
+        return np.nan_to_num(self._explain(recent, targets, method)).astype(np.float32)
+
+    def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
+        """(len(targets), len(history)) occlusion weights; models with a closed form override it."""
+        full = self.score_histories(Histories.from_lists([history]))[0, targets]  # (n,)
+        drops = np.empty((len(targets), len(history)), dtype=np.float32)
+        for start in range(0, len(history), _OCCLUSION_BATCH):
+            stop = min(start + _OCCLUSION_BATCH, len(history))
+            variants = Histories.from_lists([np.delete(history, j) for j in range(start, stop)])
+            drops[:, start:stop] = full[:, None] - self.score_histories(variants)[:, targets].T
+        return drops
+
     def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise NotFittedError(f"{self.name} must be fitted (or loaded) before it can score")
@@ -194,6 +243,19 @@ class Recommender(ABC, Generic[C]):
     @abstractmethod
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore learned arrays written by `_state`."""
+
+
+def linear_occlusion(weights: np.ndarray | sp.spmatrix, history: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Exact occlusion weights of a model scoring `binary(history) @ weights`, shape (n, T).
+
+    Removing an entry drops each target's score by its row of `weights`, unless the item occurs
+    again in the history (the binary row does not change, and neither does the score).
+    """
+    distinct, counts = np.unique(history, return_counts=True)
+    once = counts[np.searchsorted(distinct, history)] == 1  # (T,)
+    rows = weights[history][:, targets]  # (T, n)
+    dense = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+    return (dense * once[:, None]).T
 
 
 def read_artifact_meta(folder: Path) -> dict[str, Any]:

@@ -57,6 +57,11 @@ class ContentModel(Recommender[ContentConfig]):
         self.item_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.item_popularity = data.item_counts().astype(np.float32)  # (I,)
 
+    @property
+    def history_window(self) -> int:
+        """The user vector reads the newest `max_history` items."""
+        return self.config.max_history
+
     def user_vectors(self, histories: Histories) -> np.ndarray:
         """Recency-weighted mean embedding of each row's last `max_history` items, shape (B, D).
 

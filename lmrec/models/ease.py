@@ -16,7 +16,7 @@ from pydantic import Field
 
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.diagnostics import ConfigError
-from lmrec.models.base import ModelConfig, Recommender
+from lmrec.models.base import ModelConfig, Recommender, linear_occlusion
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class EASE(Recommender[EASEConfig]):
     def _score(self, histories: Histories) -> np.ndarray:
         rows = histories.to_csr(len(self.items))  # (B, I) binary
         return np.asarray(rows @ self.weights, dtype=np.float32)  # (B, I)
+
+    def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
+        return linear_occlusion(self.weights, history, targets)  # exact: B[j, i] per history item j
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"weights": self.weights}

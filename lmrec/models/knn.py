@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from pydantic import Field
 
 from lmrec.data.dataset import Dataset, Histories
-from lmrec.models.base import ModelConfig, Recommender
+from lmrec.models.base import ModelConfig, Recommender, linear_occlusion
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,9 @@ class ItemKNN(Recommender[ItemKNNConfig]):
     def _score(self, histories: Histories) -> np.ndarray:
         rows = histories.to_csr(len(self.items))  # (B, I) binary
         return np.asarray((rows @ self.weights).todense(), dtype=np.float32)  # (B, I)
+
+    def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
+        return linear_occlusion(self.weights, history, targets)  # exact: W[j, i] per history item j
 
     def _state(self) -> dict[str, np.ndarray]:
         return {

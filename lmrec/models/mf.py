@@ -190,21 +190,24 @@ class BPR(_FactorModel):
 
         Each step draws one positive from the row's history and one item outside it, and moves
         the factor along the gradient of log sigmoid(score(pos) - score(neg)) minus the L2 penalty.
-        The bias coordinate stays 1. Seeded by the config, so the same history gets the same factor.
+        The bias coordinate stays 1. Every row uses the same draws (seeded by the config): step s
+        takes the positive at the same relative place in each history and the same negative item. So
+        a history gets the same factor in any batch, and histories that differ by one item share
+        their random numbers, which keeps most of the draws' noise out of explanations by occlusion.
         """
-        rng = np.random.default_rng(self.config.seed)
         n_items, n_factors = self.item_factors.shape
+        rng = np.random.default_rng(self.config.seed)
+        picks = rng.random(self.config.fold_in_steps)  # (S,) relative place of each step's positive
+        negatives = rng.integers(0, n_items, size=self.config.fold_in_steps)  # (S,)
         lengths = histories.lengths()  # (B,)
-        seen = histories.to_csr(n_items)  # (B, I)
+        seen = histories.to_csr(n_items).tocsc()  # (B, I)
         factors = np.zeros((len(histories), n_factors), dtype=np.float64)  # (B, F)
         factors[:, -1] = 1.0
         items = self.item_factors.astype(np.float64)
-        rows = np.arange(len(histories))
         lr, reg = self.config.learning_rate, self.config.regularization
-        for _ in range(self.config.fold_in_steps):
-            pos = histories.items[histories.indptr[:-1] + (rng.random(len(rows)) * lengths).astype(np.int64)]
-            neg = rng.integers(0, n_items, size=len(rows))
-            valid = np.asarray(seen[rows, neg]).ravel() == 0  # skip draws that hit the history
+        for pick, neg in zip(picks, negatives, strict=True):
+            pos = histories.items[histories.indptr[:-1] + (pick * lengths).astype(np.int64)]  # (B,)
+            valid = seen[:, neg].toarray().ravel() == 0  # skip rows whose history holds the negative
             diff = items[pos] - items[neg]  # (B, F)
             margin = np.einsum("bf,bf->b", factors, diff)
             weight = 1.0 / (1.0 + np.exp(margin)) * valid  # sigmoid(-margin)

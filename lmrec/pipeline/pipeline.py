@@ -99,7 +99,9 @@ class PipelineConfig(BaseModel):
     """Items with fewer training interactions than this are `cold` (for the cold budget)."""
 
     explain: Literal["occlusion", "gradient", "attention", "none"] = "occlusion"
-    """How sequential models explain an item by the user's history (`none` skips it)."""
+    """How the model names the history items behind each shown item: `occlusion` (every model: the
+    drop in the item's score without that history item), `gradient` or `attention` (sequential
+    models), `none` skips it."""
 
     seed: int = Field(default=0, ge=0)
     """Seed of the policy's per-request draws."""
@@ -157,6 +159,11 @@ class Pipeline:
         self.config = validated_config(PipelineConfig, config, "pipeline")
         if model.items != data.items:
             raise ConfigError("the model was fitted on another catalogue than the pipeline's data")
+        if self.config.explain not in (*model.explain_methods, "none"):
+            raise ConfigError(
+                f"explain: {model.name} explains by {', '.join(model.explain_methods)} (or none), "
+                f"not {self.config.explain!r}"
+            )
         self.model = model
         self.data = data
         self.signals = CatalogueSignals(data, vectors)
@@ -228,11 +235,10 @@ class Pipeline:
         return np.asarray(reasons, dtype=object)
 
     def _drivers(self, shown: ItemList, history: np.ndarray) -> list[str | None]:
-        explain = getattr(self.model, "explain", None)
-        if explain is None or self.config.explain == "none" or len(history) == 0 or len(shown) == 0:
+        if self.config.explain == "none":
             return [None] * len(shown)
-        recent = history[-int(getattr(self.model.config, "max_len", len(history))) :]
-        weights = explain(recent, shown.index, self.config.explain)  # (k, T)
+        weights = self.model.explain(history, shown.index, self.config.explain)  # (k, T), newest T items
+        recent = history[len(history) - weights.shape[1] :]
         best = weights.argmax(axis=1)
         titles = self.data.item_table[Columns.Title].to_numpy()
         out: list[str | None] = []

@@ -71,6 +71,37 @@ class ModelContract:
             single = fitted.score_histories(histories.take(np.array([b])))[0]
             np.testing.assert_allclose(single, batch[b], rtol=1e-5, atol=1e-6)
 
+    def test_sessions_score_the_same_in_any_batch(self, fitted: Recommender[Any]) -> None:
+        sessions = [[0, 3, 5], [12, 14], [1, 2, 3, 4], [15]]  # item positions of anonymous sessions
+        batch = fitted.score_histories(Histories.from_lists(sessions))
+        for b, session in enumerate(sessions):
+            single = fitted.score_histories(Histories.from_lists([session]))[0]
+            np.testing.assert_allclose(single, batch[b], rtol=1e-5, atol=1e-6)
+
+    def test_explanations_are_the_score_drops_of_removing_each_item(self, fitted: Recommender[Any]) -> None:
+        """The reference: score the history without each of its items, one at a time."""
+        history = np.array([0, 11, 3, 12, 5, 3])  # shoes and kitchenware mixed, item 3 twice
+        items = np.array([7, 16, 1])
+        weights = fitted.explain(history, items)
+        recent = history[-weights.shape[1] :]
+        assert weights.shape == (3, min(len(history), fitted.history_window or len(history)))
+        full = fitted.score_histories(Histories.from_lists([recent]))[0, items]
+        for j in range(len(recent)):
+            without = fitted.score_histories(Histories.from_lists([np.delete(recent, j)]))[0, items]
+            np.testing.assert_allclose(weights[:, j], full - without, rtol=1e-4, atol=1e-5)
+        assert fitted.explain(np.array([], dtype=np.int64), items).shape == (3, 0)
+        with pytest.raises(ConfigError, match="not 'magic'"):
+            fitted.explain(history, items, "magic")
+
+    def test_a_recommendation_is_explained_by_history_of_its_own_taste(self, fitted: Recommender[Any]) -> None:
+        if not self.learns_tastes:
+            pytest.skip(f"{self.model_name} gives everyone the same list by design")
+        history = np.array([0, 2, 4, 11, 13, 15])  # three shoes, then three kitchen items
+        for item in (7, 17):  # a shoe, a kitchen item; neither in the history
+            weights = fitted.explain(history, np.array([item]))[0]
+            recent = history[-len(weights) :]
+            assert item // 10 == int(recent[int(np.argmax(weights))]) // 10, f"item {item}: {weights}"
+
     def test_recommends_the_users_own_taste(self, fitted: Recommender[Any], data: Dataset) -> None:
         if not self.learns_tastes:
             pytest.skip(f"{self.model_name} gives everyone the same list by design")

@@ -172,7 +172,7 @@ def test_demo_runs_on_a_small_shop(tmp_path: Path) -> None:
     assert (Path(best["path"]) / "state.npz").is_file()
 
 
-def test_recommend_explains_a_sequential_model_and_refuses_others(tmp_path: Path) -> None:
+def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> None:
     path = write_ratings(tmp_path / "ratings.csv", small_ratings())
     model_dir = tmp_path / "sasrec"
     settings = ["--set", "epochs=3", "--set", "dim=16", "--set", "max_len=8"]
@@ -183,5 +183,6 @@ def test_recommend_explains_a_sequential_model_and_refuses_others(tmp_path: Path
     assert "because of" in out and "m" in out
     ease_dir = tmp_path / "ease"
     assert invoke("train", "--model", "ease", "--data", str(path), "--output", str(ease_dir))[0] == 0
-    code, out = invoke("recommend", str(ease_dir), "--user", "u0", "--explain")
-    assert code == 64 and "cannot explain" in out
+    code, out = invoke("recommend", str(ease_dir), "--user", "u0", "-k", "3", "--explain")
+    assert code == 0, out
+    assert "because of" in out and "(+" in out  # EASE: an item's weight B[j, i] from a history item j

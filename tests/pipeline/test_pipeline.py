@@ -14,7 +14,7 @@ from lmrec.encoders import EncoderConfig, embed_texts
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
 from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
-from lmrec.testing.fixtures import taste_of, two_tastes
+from lmrec.testing.fixtures import SHOES, taste_of, two_tastes
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,9 @@ def test_default_pipeline_runs_every_stage(data: Dataset, vectors: np.ndarray, e
     assert {taste_of(i) for i in shown.ids} == {"shoe"}  # the four shoes the user has not seen
     for column in (Columns.Source, "lift", Columns.Propensity, Columns.Explored, Columns.Reason):
         assert column in shown.columns
-    assert all(r.startswith("found by model") for r in shown.column(Columns.Reason))
+    for reason in shown.column(Columns.Reason):  # "found by model; because of <a shoe the user touched>"
+        assert reason.startswith("found by model") and "because of" in reason, reason
+        assert reason.split("because of ")[1] in SHOES, reason
     np.testing.assert_array_equal(shown.column(Columns.Propensity), 1.0)  # greedy
 
 
@@ -95,3 +97,5 @@ def test_config_from_toml_and_bad_configs(
         Pipeline({"policy": {"name": "ucb"}, "reranker": {"name": "relevance"}}, ease, data)
     with pytest.raises(ConfigError, match="pool"):
         Pipeline({"pool": 0}, ease, data, vectors)
+    with pytest.raises(ConfigError, match="ease explains by occlusion"):
+        Pipeline({"explain": "attention"}, ease, data, vectors)

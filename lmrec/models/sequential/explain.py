@@ -15,7 +15,7 @@ Weights are per history position, newest last, shape (n_items, history length).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,33 +23,26 @@ import torch
 if TYPE_CHECKING:
     from lmrec.models.sequential.model import SASRec
 
-Method = Literal["occlusion", "gradient", "attention"]
+METHODS = ("occlusion", "gradient", "attention")
 
 
-def explain(model: SASRec, history: np.ndarray, items: np.ndarray, method: Method = "occlusion") -> np.ndarray:
-    """Weights of each of the last `max_len` history items for each item in `items`.
+def explain(model: SASRec, recent: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
+    """Weights of each history item for each target item, shape (len(targets), len(recent)).
 
     Args:
         model: a fitted SASRec.
-        history: item positions, oldest first.
-        items: item positions to explain (for example the recommended ones).
-        method: `occlusion`, `gradient` or `attention` (see the module docstring).
+        recent: non-empty item positions, oldest first, at most `max_len` of them.
+        targets: non-empty item positions to explain (for example the recommended ones).
+        method: one of `METHODS` (see the module docstring).
 
-    Returns:
-        (len(items), min(len(history), max_len)) weights; larger means the history item pushed the
-        item's score up more.
+    Larger means the history item pushed the item's score up more. `SASRec.explain` checks the
+    method, keeps the newest `max_len` items and handles empty inputs.
     """
-    recent = np.asarray(history, dtype=np.int64)[-model.config.max_len :]
-    targets = np.asarray(items, dtype=np.int64)
-    if len(recent) == 0 or len(targets) == 0:
-        return np.zeros((len(targets), len(recent)), dtype=np.float32)
     if method == "occlusion":
         return _occlusion(model, recent, targets)
     if method == "gradient":
         return _gradient(model, recent, targets)
-    if method == "attention":
-        return np.broadcast_to(_attention(model, recent), (len(targets), len(recent))).copy()
-    raise ValueError(f"unknown explanation method {method!r}; use occlusion, gradient or attention")
+    return np.broadcast_to(_attention(model, recent), (len(targets), len(recent))).copy()
 
 
 def _rows(sequences: list[np.ndarray], width: int) -> torch.Tensor:

@@ -25,7 +25,7 @@ from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.diagnostics import ConfigError
 from lmrec.models.base import ModelConfig, Recommender
-from lmrec.models.sequential.explain import Method
+from lmrec.models.sequential.explain import METHODS
 from lmrec.models.sequential.explain import explain as explain_items
 from lmrec.models.sequential.network import (
     AttributeBag,
@@ -188,6 +188,7 @@ class SASRec(Recommender[SASRecConfig]):
 
     name = "sasrec"
     config_class = SASRecConfig
+    explain_methods = METHODS
 
     network: SASRecNetwork
     parts: tuple[str, ...]
@@ -320,13 +321,15 @@ class SASRec(Recommender[SASRecConfig]):
         self._check_fitted()
         return self.output_table()[1:].numpy()
 
-    def explain(self, history: np.ndarray, items: np.ndarray, method: Method = "occlusion") -> np.ndarray:
-        """Weights of the history items (positions, oldest first) behind each of `items`.
+    @property
+    def history_window(self) -> int:
+        """The network reads the newest `max_len` items."""
+        return self.config.max_len
 
-        Returns (len(items), min(len(history), max_len)); see `lmrec.models.sequential.explain`.
-        """
-        self._check_fitted()
-        return explain_items(self, history, items, method)
+    def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
+        """Occlusion in one batched pass, or gradient x input, or attention rollout; see
+        `lmrec.models.sequential.explain`."""
+        return explain_items(self, history, targets, method)
 
     def _score(self, histories: Histories) -> np.ndarray:
         scores = self.user_vectors(histories) @ self.item_vectors().T  # (B, I)
