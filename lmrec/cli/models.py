@@ -15,6 +15,7 @@ def models_command() -> None:
       lmrec models
     """
     from lmrec.models import model_class, model_names
+    from lmrec.models.base import ModelConfig
 
     for name in model_names():
         cls = model_class(name)
@@ -22,6 +23,7 @@ def models_command() -> None:
         table.add_column("setting")
         table.add_column("default", justify="right")
         table.add_column("meaning")
-        for field, info in cls.config_class.model_fields.items():
+        fields = cls.config_class.model_fields.items()
+        for field, info in sorted(fields, key=lambda pair: pair[0] in ModelConfig.model_fields):  # shared ones last
             table.add_row(field, repr(info.default), (info.description or "").replace("\n", " "))
         console.print(table)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,6 +36,11 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
+    fallback: Literal["popularity", "nan"] = "popularity"
+    """Scores for an empty history (an unknown user, an empty session): `popularity` ranks the most
+    interacted items first, the same list for everyone (training interactions per item; the
+    popularity model's own, possibly trending, scores); `nan` gives no scores."""
+
 
 C = TypeVar("C", bound=ModelConfig)
 
@@ -52,6 +57,8 @@ class Recommender(ABC, Generic[C]):
         users: user vocabulary seen in `fit` (after fitting).
         history: the training histories of every known user (after fitting); used when a known
             user asks for recommendations without a history of their own.
+        item_popularity: training interactions per item, shape (n_items,), float32 (after fitting);
+            the scores of an empty history under the `popularity` fallback.
     """
 
     name: ClassVar[str]
@@ -63,6 +70,7 @@ class Recommender(ABC, Generic[C]):
     items: Vocabulary
     users: Vocabulary
     history: Histories
+    item_popularity: np.ndarray
 
     def __init__(self, config: C | dict[str, Any] | None = None) -> None:
         self.config = self.make_config(config)  # type: ignore[assignment]
@@ -84,6 +92,7 @@ class Recommender(ABC, Generic[C]):
         self.items = data.items
         self.users = data.users
         self.history = data.histories()
+        self.item_popularity = self._count_items()
         self._fit(data)
         self.is_fitted = True
         return self
@@ -97,8 +106,8 @@ class Recommender(ABC, Generic[C]):
     def score_histories(self, histories: Histories) -> np.ndarray:
         """Scores of every catalogue item for each row, shape (B, n_items), float32.
 
-        A row with an unknown user and an empty history gets the model's documented fallback
-        (NaN when it has none). Items the model cannot score are NaN.
+        A row with an empty history gets the config's `fallback`. Items the model cannot score
+        are NaN.
         """
         self._check_fitted()
         if len(histories) == 0:
@@ -108,11 +117,14 @@ class Recommender(ABC, Generic[C]):
             raise AssertionError(
                 f"{self.name} scored shape {scores.shape}, expected {(len(histories), len(self.items))}"
             )
+        empty = histories.lengths() == 0
+        if empty.any():
+            scores[empty] = self._popular() if self.config.fallback == "popularity" else np.float32(np.nan)
         return scores
 
     @abstractmethod
     def _score(self, histories: Histories) -> np.ndarray:
-        """Raw (B, n_items) scores; the base class checks the shape."""
+        """Raw (B, n_items) scores; the base class checks the shape and fills empty rows."""
 
     def user_histories(self, user_ids: Any) -> Histories:
         """Training histories of external user ids (unknown users get an empty history)."""
@@ -156,7 +168,9 @@ class Recommender(ABC, Generic[C]):
 
         The weight of history entry j for item i is the drop in i's score when that one entry is
         removed and the rest scored as an anonymous session: it measures exactly the effect it reports.
-        Only the newest `history_window` entries are read, as when scoring.
+        Only the newest `history_window` entries are read, as when scoring. A history emptied by the
+        removal scores before the `fallback`, so the one item of a one-item history weighs its
+        item's whole score.
 
         Args:
             history: item positions, oldest first.
@@ -179,13 +193,20 @@ class Recommender(ABC, Generic[C]):
 
     def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
         """(len(targets), len(history)) occlusion weights; models with a closed form override it."""
-        full = self.score_histories(Histories.from_lists([history]))[0, targets]  # (n,)
+        full = np.asarray(self._score(Histories.from_lists([history])))[0, targets]  # (n,)
         drops = np.empty((len(targets), len(history)), dtype=np.float32)
         for start in range(0, len(history), _OCCLUSION_BATCH):
             stop = min(start + _OCCLUSION_BATCH, len(history))
             variants = Histories.from_lists([np.delete(history, j) for j in range(start, stop)])
-            drops[:, start:stop] = full[:, None] - self.score_histories(variants)[:, targets].T
+            drops[:, start:stop] = full[:, None] - np.asarray(self._score(variants))[:, targets].T  # raw scores
         return drops
+
+    def _popular(self) -> np.ndarray:
+        """Scores of an empty history under the `popularity` fallback, shape (n_items,)."""
+        return self.item_popularity
+
+    def _count_items(self) -> np.ndarray:
+        return np.bincount(self.history.items, minlength=len(self.items)).astype(np.float32)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
@@ -232,6 +253,7 @@ class Recommender(ABC, Generic[C]):
         model.history = Histories(
             arrays["base.history_users"], arrays["base.history_indptr"], arrays["base.history_items"]
         )
+        model.item_popularity = model._count_items()
         model._set_state({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
         model.is_fitted = True
         return model

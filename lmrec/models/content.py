@@ -7,8 +7,6 @@ model scores without loading it.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import scipy.sparse as sp
 from pydantic import Field
@@ -33,29 +31,22 @@ class ContentConfig(ModelConfig):
     """Recency weight: the item j steps before the newest one weighs `decay ** j`; 1.0 is a plain
     mean of the last `max_history` items."""
 
-    fallback: Literal["popularity", "nan"] = "popularity"
-    """Scores for an empty history: `popularity` gives every item its number of training
-    interactions (the same list for everyone); `nan` gives no scores at all."""
-
 
 class ContentModel(Recommender[ContentConfig]):
     """Recommends items whose text is most similar to the text of the user's recent items.
 
     Attributes (after `fit`):
         item_vectors: unit-length text embedding of every item, shape (n_items, D), float32.
-        item_popularity: training interactions per item, shape (n_items,), float32.
     """
 
     name = "content"
     config_class = ContentConfig
 
     item_vectors: np.ndarray
-    item_popularity: np.ndarray
 
     def _fit(self, data: Dataset) -> None:
         vectors = embed_texts(data.item_text(), self.config.encoder)  # (I, D)
         self.item_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.item_popularity = data.item_counts().astype(np.float32)  # (I,)
 
     @property
     def history_window(self) -> int:
@@ -88,16 +79,10 @@ class ContentModel(Recommender[ContentConfig]):
     def _score(self, histories: Histories) -> np.ndarray:
         users = self.user_vectors(histories)  # (B, D)
         norms = np.linalg.norm(users, axis=1, keepdims=True)  # (B, 1)
-        scores = (users / np.maximum(norms, 1e-12)) @ self.item_vectors.T  # (B, I)
-        empty = histories.lengths() == 0
-        if empty.any():
-            fill = self.item_popularity if self.config.fallback == "popularity" else np.float32(np.nan)
-            scores[empty] = fill
-        return scores
+        return (users / np.maximum(norms, 1e-12)) @ self.item_vectors.T  # (B, I)
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"item_vectors": self.item_vectors, "item_popularity": self.item_popularity}
+        return {"item_vectors": self.item_vectors}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.item_vectors = np.ascontiguousarray(state["item_vectors"], dtype=np.float32)
-        self.item_popularity = state["item_popularity"].astype(np.float32)

@@ -42,6 +42,9 @@ class Popularity(Recommender[PopularityConfig]):
     def _score(self, histories: Histories) -> np.ndarray:
         return np.broadcast_to(self.item_scores, (len(histories), len(self.item_scores))).copy()
 
+    def _popular(self) -> np.ndarray:
+        return self.item_scores  # an empty history gets the same (possibly trending) list as anyone
+
     def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
         return np.zeros((len(targets), len(history)), dtype=np.float32)  # the history moves no score
 

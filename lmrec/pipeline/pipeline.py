@@ -235,7 +235,7 @@ class Pipeline:
         return np.asarray(reasons, dtype=object)
 
     def _drivers(self, shown: ItemList, history: np.ndarray) -> list[str | None]:
-        if self.config.explain == "none":
+        if self.config.explain == "none" or len(history) == 0 or len(shown) == 0:
             return [None] * len(shown)
         weights = self.model.explain(history, shown.index, self.config.explain)  # (k, T), newest T items
         recent = history[len(history) - weights.shape[1] :]

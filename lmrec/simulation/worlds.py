@@ -508,7 +508,9 @@ def _normal_scores(model: Any, data: Dataset, users: np.ndarray) -> np.ndarray:
     out = np.empty((len(users), n_items), dtype=np.float32)
     for start in range(0, len(users), _USER_CHUNK):
         chunk = users[start : start + _USER_CHUNK]
-        scores = np.nan_to_num(model.score_histories(data.histories(chunk)).astype(np.float64))  # (b, I)
+        histories = data.histories(chunk)
+        scores = np.nan_to_num(model.score_histories(histories).astype(np.float64))  # (b, I)
+        scores[histories.lengths() == 0] = 0.0  # no history, no known taste: every item alike, not the fallback
         ranks = rankdata(scores, method="average", axis=1)  # (b, I), 1 = lowest
         out[start : start + len(chunk)] = ndtri((ranks - 0.5) / n_items)
     return out

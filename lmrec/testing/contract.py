@@ -90,6 +90,11 @@ class ModelContract:
             without = fitted.score_histories(Histories.from_lists([np.delete(recent, j)]))[0, items]
             np.testing.assert_allclose(weights[:, j], full - without, rtol=1e-4, atol=1e-5)
         assert fitted.explain(np.array([], dtype=np.int64), items).shape == (3, 0)
+        if self.learns_tastes:  # one item: its whole score, not the drop to the empty-history fallback
+            one = fitted.explain(history[:1], items)[:, 0]
+            np.testing.assert_allclose(
+                one, fitted.score_histories(Histories.from_lists([history[:1]]))[0, items], rtol=1e-5
+            )
         with pytest.raises(ConfigError, match="not 'magic'"):
             fitted.explain(history, items, "magic")
 
@@ -121,8 +126,14 @@ class ModelContract:
         everything = fitted.recommend("cook-0", k=1_000, exclude_seen=False)
         assert len(everything) <= data.n_items and len(set(everything.ids)) == len(everything)
         assert np.all(np.diff(everything.scores) <= 0)
-        fitted.recommend("somebody-never-seen", k=5)  # a documented fallback or an empty list, never an error
-        fitted.recommend("newcomer", k=5)
+        popular = fitted.recommend("cook-0", k=3, exclude_seen=False) if not self.learns_tastes else None
+        for user in ("somebody-never-seen", "newcomer"):  # no history: the popularity fallback
+            top = fitted.recommend(user, k=3)
+            if popular is not None:  # the model's own list, the same for everyone
+                assert top.ids.tolist() == popular.ids.tolist()
+            else:  # the most interacted items first
+                np.testing.assert_array_equal(top.scores, np.sort(data.item_counts())[::-1][:3])
+                assert top.ids[0] == data.items.id(int(np.argmax(data.item_counts())))
 
     def test_same_config_same_scores(self, fitted: Recommender[Any], data: Dataset) -> None:
         if not self.deterministic:

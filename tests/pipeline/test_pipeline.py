@@ -72,6 +72,14 @@ def test_exploring_pipeline_logs_propensities_and_learns(data: Dataset, vectors:
     assert (pipeline.head.predict(vectors[:3])[1] < before).all()
 
 
+def test_a_user_without_history_gets_the_popular_items_and_no_history_reasons(
+    data: Dataset, vectors: np.ndarray, ease: Recommender
+) -> None:  # type: ignore[type-arg]
+    shown = Pipeline({"reranker": {"name": "relevance"}}, ease, data, vectors).recommend(Query(user_id="newcomer", k=3))
+    assert shown.ids[0] == data.items.id(int(np.argmax(data.item_counts())))  # EASE's popularity fallback
+    assert not any("because of" in r for r in shown.column(Columns.Reason))
+
+
 def test_sequential_model_reasons_name_the_history_item(data: Dataset, vectors: np.ndarray) -> None:
     sasrec = create_model("sasrec", {"dim": 16, "epochs": 10, "max_len": 10, "eval_every": 5}).fit(data)
     shown = Pipeline({"reranker": {"name": "relevance"}}, sasrec, data, vectors).recommend(Query(user_id="cook-0", k=3))

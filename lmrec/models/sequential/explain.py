@@ -60,6 +60,8 @@ def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.nda
     table = model.item_table()  # (I + 1, D)
     with torch.no_grad():
         hidden = model.network.last_hidden(_rows(variants, t), table)  # (1 + T, D)
+        if t == 1:
+            hidden[1] = 0.0  # an empty sequence scores 0, as in `SASRec.user_vectors`
         scores = hidden @ model.output_table()[torch.from_numpy(targets + 1)].T  # (1 + T, n)
     drops = scores[0:1] - scores[1:]  # (T, n): how much each removal lowers each item's score
     return drops.T.numpy().astype(np.float32)

@@ -170,9 +170,6 @@ class SASRecConfig(ModelConfig):
     lists AVX512-BF16, AMX-BF16 or Arm's BF16; a GPU that supports it), float32 elsewhere.
     Validation, scoring and explanations are float32."""
 
-    fallback: Literal["popularity", "nan"] = "popularity"
-    """Scores for an empty history: training interactions per item (`popularity`) or none (`nan`)."""
-
     text_encoder: str | None = None
     """Sentence-transformers model for the `text` part (path or name); None is lmrec's default."""
 
@@ -192,14 +189,12 @@ class SASRec(Recommender[SASRecConfig]):
 
     network: SASRecNetwork
     parts: tuple[str, ...]
-    item_popularity: np.ndarray
     report: TrainingReport
 
     def _fit(self, data: Dataset) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)
         self.parts = self._choose_parts(data)
-        self.item_popularity = data.item_counts().astype(np.float32)
         text = self._text_vectors(data) if "text" in self.parts else None
         tokens = attribute_tokens(data) if "attributes" in self.parts else None
         self.network = self._build(data.n_items, text, tokens)
@@ -332,24 +327,18 @@ class SASRec(Recommender[SASRecConfig]):
         return explain_items(self, history, targets, method)
 
     def _score(self, histories: Histories) -> np.ndarray:
-        scores = self.user_vectors(histories) @ self.item_vectors().T  # (B, I)
-        empty = histories.lengths() == 0
-        if empty.any():
-            scores[empty] = self.item_popularity if self.config.fallback == "popularity" else np.float32(np.nan)
-        return scores
+        return self.user_vectors(histories) @ self.item_vectors().T  # (B, I)
 
     # -- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
         state = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
         state["parts"] = np.asarray(self.parts, dtype=str)
-        state["item_popularity"] = self.item_popularity
         state["report"] = np.asarray(json.dumps(self.report.__dict__), dtype=str)
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.parts = tuple(str(p) for p in state["parts"])
-        self.item_popularity = state["item_popularity"].astype(np.float32)
         weights = {
             k.removeprefix("net."): torch.from_numpy(np.array(v)) for k, v in state.items() if k.startswith("net.")
         }
