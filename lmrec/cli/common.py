@@ -25,8 +25,8 @@ errors = Console(stderr=True, highlight=False)
 DEFAULT_STORE = os.environ.get("LMREC_STORE", "sqlite:///lmrec.db")
 
 
-def parse_settings(config: str | None, settings: list[str] | None) -> dict[str, Any]:
-    """Merge a JSON config (inline text or a file path) with `key=value` overrides.
+def parse_settings(config: str | None, settings: list[str] | None, option: str = "--set") -> dict[str, Any]:
+    """Merge a JSON config (inline text or a file path) with `key=value` overrides (from `option`).
 
     Values are read as JSON when they parse (`l2=300` -> 300, `fallback="popularity"`), else
     kept as strings.
@@ -44,7 +44,7 @@ def parse_settings(config: str | None, settings: list[str] | None) -> dict[str, 
     for item in settings or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
+            raise ConfigError(f"{option} expects key=value, got {item!r}")
         try:
             merged[key.strip()] = json.loads(raw)
         except ValueError:

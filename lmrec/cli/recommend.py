@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes
+from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings
 from lmrec.data.columns import Columns
 
 if TYPE_CHECKING:
     from lmrec.itemlist import ItemList
+    from lmrec.pipeline.pipeline import Query
 
 
 def recommend_command(
@@ -49,6 +50,13 @@ def recommend_command(
     request_id: Annotated[
         str, typer.Option(help="--pipeline: request id; the same id draws the same exploring list.")
     ] = "0",
+    explore: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="--pipeline: this request's exploration, KEY=VALUE (repeat): name=greedy switches policy, "
+            "epsilon=0.3 sets the policy's own setting."
+        ),
+    ] = None,
 ) -> None:
     """Recommend items for a known user or an anonymous session.
 
@@ -61,6 +69,8 @@ def recommend_command(
       lmrec recommend demo/models/sasrec --user u0001 --store demo/lmrec.db --explain
 
       lmrec recommend demo/models/ease --user u0001 --store demo/lmrec.db --pipeline pipeline.toml
+
+      lmrec recommend demo/models/ease --user u0001 --store demo/lmrec.db --pipeline pipeline.toml --explore name=greedy
 
     With --pipeline the request runs the whole declared pipeline (retrievers, rules, re-ranker,
     exploration policy, explanations) over the model and the data it was trained on (--data, or
@@ -76,11 +86,16 @@ def recommend_command(
         if include_seen:
             raise typer.BadParameter("a pipeline never shows the user's own history; drop --include-seen")
         with errors_as_exit_codes():
-            shown, name = _through_pipeline(pipeline, model_dir, user, history, k, data, store, format, request_id)
+            from lmrec.pipeline.pipeline import Query
+
+            session = tuple(history.split(",")) if history else None
+            exploration = parse_settings(None, explore, "--explore") or None
+            query = Query(user_id=user, history=session, k=k, request_id=request_id, exploration=exploration)
+            shown, name = _through_pipeline(pipeline, model_dir, query, data, store, format)
         _print_pipeline(shown, f"{name}: top {len(shown)} for {user or 'session'}")
         return
-    if data is not None or format is not None:
-        raise typer.BadParameter("--data and --format only apply with --pipeline")
+    if data is not None or format is not None or explore:
+        raise typer.BadParameter("--data, --format and --explore only apply with --pipeline")
     k = k or 10
     with errors_as_exit_codes():
         model = load_model(model_dir)
@@ -104,21 +119,13 @@ def recommend_command(
 
 
 def _through_pipeline(
-    path: Path,
-    model_dir: Path,
-    user: str | None,
-    history: str | None,
-    k: int | None,
-    data: Path | None,
-    store: str | None,
-    format: str | None,
-    request_id: str,
+    path: Path, model_dir: Path, query: Query, data: Path | None, store: str | None, format: str | None
 ) -> tuple[ItemList, str]:
     """The shown list of one request through the pipeline declared in `path`, and its title."""
     from lmrec.cli.data_source import load_data
     from lmrec.diagnostics import ConfigError
     from lmrec.models import load_model
-    from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
+    from lmrec.pipeline.pipeline import Pipeline, PipelineConfig
 
     config = PipelineConfig.from_file(path)
     model = load_model(model_dir)
@@ -135,11 +142,11 @@ def _through_pipeline(
 
         with errors.status(f"embedding {dataset.n_items:,} item texts for the pipeline's stages"):
             vectors = embed_texts(dataset.item_text(), EncoderConfig())
-    items = tuple(history.split(",")) if history else None
-    query = Query(user_id=user, history=items, k=k, request_id=request_id)
-    shown = Pipeline(config, model, dataset, vectors).recommend(query)
+    runner = Pipeline(config, model, dataset, vectors)
+    shown = runner.recommend(query)
     titles = dataset.item_table[Columns.Title].to_numpy()[shown.index]
-    return shown.with_column(Columns.Title, titles), f"{model.name} pipeline, {config.policy.name} policy"
+    policy = runner.policy_for(query.exploration).name
+    return shown.with_column(Columns.Title, titles), f"{model.name} pipeline, {policy} policy"
 
 
 def _print_pipeline(shown: ItemList, title: str) -> None:

@@ -12,12 +12,13 @@ same object. Each stage takes and returns an `ItemList`:
    request's `exclude` adds to the history),
    then the re-ranker orders the best `pool` items by its weighted objectives (per-request weights
    merge over the config's).
-4. Explore: the policy picks the k shown items from the re-ranked list and records each one's exact
-   propensity. It sees the re-ranked order on the relevance scale: the j-th re-ranked item carries the
-   j-th highest relevance of the pool, so temperatures and uncertainties keep their meaning.
+4. Explore: the policy (the configured one, or the one a request asks for) picks the k shown items
+   from the re-ranked list and records each one's exact propensity. It sees the re-ranked order on
+   the relevance scale: the j-th re-ranked item carries the j-th highest relevance of the pool, so
+   temperatures and uncertainties keep their meaning.
 5. Explain: a `reason` per item from the signals that produced it: the retrievers that found it, the
-   objective that lifted it, whether it is an exploration pick, and for sequential models the history
-   item that raised its score most.
+   objective that lifted it, whether it is an exploration pick, and the history item whose removal
+   would lower its score most.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ from lmrec.diagnostics import ConfigError
 from lmrec.itemlist import ItemList
 from lmrec.models.base import Recommender
 from lmrec.pipeline.catalogue import GroupField, ItemFacts, Rules, apply_rules
-from lmrec.pipeline.explore import create_policy
+from lmrec.pipeline.explore import Policy, create_policy
 from lmrec.pipeline.rerank import LIFT, create_reranker
 from lmrec.pipeline.retrievers import CatalogueSignals, RetrieverConfig, merge, retrieve
 from lmrec.pipeline.uncertainty import BayesianLinearHead
+
+#: Per-request policies kept, by their settings, before the cache starts over.
+_POLICY_CACHE = 64
 
 
 class StageConfig(BaseModel):
@@ -137,6 +141,9 @@ class Query:
     request_id: str = "0"
     filters: Mapping[str, Any] = field(default_factory=dict)
     weights: Mapping[str, float] | None = None
+    exploration: Mapping[str, Any] | None = None
+    """This request's policy: `{"name": "greedy"}` switches policy (with its defaults); other keys are
+    settings over the policy's configured ones (`{"epsilon": 0.3}`)."""
 
 
 class Pipeline:
@@ -175,6 +182,7 @@ class Pipeline:
             if vectors is None:
                 raise ConfigError(f"the {self.policy.name} policy needs item vectors for its uncertainty")
             self.head = BayesianLinearHead({"dimension": vectors.shape[1]})
+        self._policies: dict[str, Policy[Any]] = {}  # per-request policies, by their settings
 
     def recommend(self, query: Query) -> ItemList:
         """The shown list for one request, with `source`, `lift`, `propensity`, `explored`, `reason`."""
@@ -191,9 +199,30 @@ class Pipeline:
         allowed = apply_rules(candidates, rules, self.facts, self.data)
         reranked = self.reranker.rerank(allowed, max(k, self.config.pool), self.facts, weights=query.weights)
         ordered = reranked.with_scores(np.sort(reranked.scores)[::-1])  # the re-ranked order, relevance scale
-        shown = self.policy.select(ordered, k, self.policy.rng(query.request_id))
+        policy = self.policy_for(query.exploration)
+        shown = policy.select(ordered, k, policy.rng(query.request_id))
         shown = shown.with_scores(candidates.scores[_positions_in(candidates, shown)])  # true relevance back
         return shown.with_column(Columns.Reason, self._reasons(shown, history))
+
+    def policy_for(self, exploration: Mapping[str, Any] | None) -> Policy[Any]:
+        """The policy a request's `exploration` asks for (the configured one when it asks nothing)."""
+        if not exploration:
+            return self.policy
+        name = str(exploration.get("name", self.config.policy.name))
+        settings = {k: v for k, v in exploration.items() if k != "name"}
+        configured = self.config.policy.config if name == self.config.policy.name else {}
+        key = json.dumps({"name": name, **settings}, sort_keys=True, default=str)
+        if key not in self._policies:
+            policy = create_policy(name, {"seed": self.config.seed, **configured, **settings})
+            if getattr(policy, "needs_uncertainty", False) and self.head is None:
+                raise ConfigError(
+                    f"exploration: the {name} policy needs the Bayesian head, which this pipeline has only "
+                    "when its configured policy is thompson or ucb"
+                )
+            if len(self._policies) >= _POLICY_CACHE:
+                self._policies.clear()
+            self._policies[key] = policy
+        return self._policies[key]
 
     def feedback(self, items: np.ndarray, rewards: np.ndarray) -> None:
         """Teach the Bayesian head from shown items (positions) and their rewards (clicks)."""

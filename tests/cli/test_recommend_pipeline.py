@@ -119,6 +119,13 @@ def test_exploring_pipeline_logs_propensities_and_replays_a_request_id(
     assert all(0 < float(r[4]) < 1 for r in shown)  # epsilon: any slot could have held another item
     assert "epsilon policy" in out
     assert recommend(*args, "--request-id", "r7") == (code, out)  # the same request draws the same list
+    code, out = recommend(*args, "--request-id", "r7", "--explore", "epsilon=0")  # this request explores nothing
+    assert code == 0, out
+    assert all(float(r[4]) == 1.0 and r[5] == "no" for r in rows(out)) and "epsilon policy" in out
+    code, out = recommend(*args, "--explore", "name=greedy")
+    assert code == 0 and "greedy policy" in out, out
+    code, out = recommend(*args, "--explore", "epsilon")
+    assert code == 64 and "--explore expects key=value" in out, out
 
 
 @pytest.mark.parametrize(

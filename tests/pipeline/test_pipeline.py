@@ -72,6 +72,27 @@ def test_exploring_pipeline_logs_propensities_and_learns(data: Dataset, vectors:
     assert (pipeline.head.predict(vectors[:3])[1] < before).all()
 
 
+def test_a_request_sets_its_own_exploration(data: Dataset, vectors: np.ndarray, ease: Recommender) -> None:  # type: ignore[type-arg]
+    config = {"policy": {"name": "epsilon", "config": {"epsilon": 0.5}}, "reranker": {"name": "relevance"}}
+    pipeline = Pipeline(config, ease, data, vectors)
+    greedy = Pipeline({"reranker": {"name": "relevance"}}, ease, data, vectors)
+    plain = greedy.recommend(Query(user_id="cook-4", k=5))
+    lists = [pipeline.recommend(Query(user_id="cook-4", k=5, request_id=str(r))) for r in range(20)]
+    assert any(bool(shown.column(Columns.Explored).any()) for shown in lists)  # the configured epsilon 0.5
+    for exploration in ({"epsilon": 0.0}, {"name": "greedy"}):  # this request explores nothing
+        for r in range(5):
+            shown = pipeline.recommend(Query(user_id="cook-4", k=5, request_id=str(r), exploration=exploration))
+            assert shown.ids.tolist() == plain.ids.tolist()
+            np.testing.assert_array_equal(shown.column(Columns.Propensity), 1.0)
+    every = pipeline.recommend(Query(user_id="cook-4", k=5, exploration={"epsilon": 1.0}))
+    assert every.column(Columns.Explored).all()  # every slot explores; the configured pipeline is unchanged
+    assert pipeline.policy.config.epsilon == 0.5
+    with pytest.raises(ConfigError, match="epsilon"):
+        pipeline.recommend(Query(user_id="cook-4", exploration={"epsilon": 2.0}))
+    with pytest.raises(ConfigError, match="needs the Bayesian head"):
+        pipeline.recommend(Query(user_id="cook-4", exploration={"name": "thompson"}))
+
+
 def test_a_user_without_history_gets_the_popular_items_and_no_history_reasons(
     data: Dataset, vectors: np.ndarray, ease: Recommender
 ) -> None:  # type: ignore[type-arg]
