@@ -106,7 +106,7 @@ def demo_command(
         write_json(folder / "models" / "best.json", {"model": best.model, "path": str(model_dir)})
         _print_example(final, dataset, shop.items)
         console.print(f"[bold]5. model[/] {best.model} retrained on all data -> {model_dir}")
-        console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]}")
+        console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]} --store {db_path} --explain")
 
 
 def _print_results(results: list, best: str) -> None:  # type: ignore[type-arg]
@@ -137,5 +137,7 @@ def _print_example(model, dataset, items_frame) -> None:  # type: ignore[no-unty
     for item in dataset.items.id(history):
         console.print(f"     - {titles.get(item, item)}")
     console.print(f"   {model.name} recommends:")
-    for item in model.recommend(user, k=5).ids:
-        console.print(f"     + {titles.get(item, item)}")
+    shown = model.recommend(user, k=5)
+    for item, pairs in zip(shown.ids, model.drivers(model.user_histories([user]).row(0), shown.index), strict=True):
+        because = f"  (because of {titles.get(model.items.ids[pairs[0][0]], '')})" if pairs else ""
+        console.print(f"     + {titles.get(item, item)}{because}")

@@ -181,10 +181,4 @@ def _reasons(model: Any, user: str | None, session: list[str] | None, shown: Any
         history = known[known >= 0]
     else:
         history = model.user_histories([user]).row(0)
-    weights = model.explain(history, shown)  # (k, T) over the newest T history items
-    recent = history[len(history) - weights.shape[1] :]
-    out = []
-    for row in weights:
-        top = row.argsort()[::-1][:2]
-        out.append([(str(model.items.ids[recent[j]]), float(row[j])) for j in top if row[j] > 0])
-    return out
+    return [[(str(model.items.ids[i]), w) for i, w in pairs] for pairs in model.drivers(history, shown, n=2)]

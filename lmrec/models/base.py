@@ -191,6 +191,19 @@ class Recommender(ABC, Generic[C]):
             return np.zeros((len(targets), len(recent)), dtype=np.float32)
         return np.nan_to_num(self._explain(recent, targets, method)).astype(np.float32)
 
+    def drivers(
+        self, history: np.ndarray, items: np.ndarray, n: int = 1, method: str = "occlusion"
+    ) -> list[list[tuple[int, float]]]:
+        """For each of `items`, the (at most) n history items that raised its score most, as
+        (item position, weight) pairs, largest first; only items with a positive weight."""
+        weights = self.explain(history, items, method)  # (len(items), W)
+        recent = np.asarray(history, dtype=np.int64)[len(history) - weights.shape[1] :]
+        out = []
+        for row in weights:
+            top = np.argsort(-row, kind="stable")[:n]
+            out.append([(int(recent[t]), float(row[t])) for t in top if row[t] > 0])
+        return out
+
     def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
         """(len(targets), len(history)) occlusion weights; models with a closed form override it."""
         full = np.asarray(self._score(Histories.from_lists([history])))[0, targets]  # (n,)

@@ -266,14 +266,10 @@ class Pipeline:
     def _drivers(self, shown: ItemList, history: np.ndarray) -> list[str | None]:
         if self.config.explain == "none" or len(history) == 0 or len(shown) == 0:
             return [None] * len(shown)
-        weights = self.model.explain(history, shown.index, self.config.explain)  # (k, T), newest T items
-        recent = history[len(history) - weights.shape[1] :]
-        best = weights.argmax(axis=1)
         titles = self.data.item_table[Columns.Title].to_numpy()
         out: list[str | None] = []
-        for j, t in enumerate(best):
-            item = int(recent[t])
-            out.append(str(titles[item] or self.data.items.ids[item]) if weights[j, t] > 0 else None)
+        for pairs in self.model.drivers(history, shown.index, n=1, method=self.config.explain):
+            out.append(str(titles[pairs[0][0]] or self.data.items.ids[pairs[0][0]]) if pairs else None)
         return out
 
 
