@@ -64,7 +64,7 @@ class Recommender(ABC, Generic[C]):
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]]
     explain_methods: ClassVar[tuple[str, ...]] = ("occlusion",)
-    """The methods `explain` takes; every model explains by occlusion."""
+    """The methods `explain` takes, the model's default first; every model explains by occlusion."""
 
     config: C
     items: Vocabulary
@@ -163,11 +163,12 @@ class Recommender(ABC, Generic[C]):
         """How many of the newest history items the model reads (None: all of them)."""
         return None
 
-    def explain(self, history: np.ndarray, items: np.ndarray, method: str = "occlusion") -> np.ndarray:
+    def explain(self, history: np.ndarray, items: np.ndarray, method: str | None = None) -> np.ndarray:
         """How much each history item raised the score of each of `items`.
 
-        The weight of history entry j for item i is the drop in i's score when that one entry is
-        removed and the rest scored as an anonymous session: it measures exactly the effect it reports.
+        By occlusion, the weight of history entry j for item i is the drop in i's score when that one
+        entry is removed and the rest scored as an anonymous session: it measures exactly the effect
+        it reports. (Sequential models default to masking; see `lmrec.models.sequential.explain`.)
         Only the newest `history_window` entries are read, as when scoring. A history emptied by the
         removal scores before the `fallback`, so the one item of a one-item history weighs its
         item's whole score.
@@ -175,13 +176,14 @@ class Recommender(ABC, Generic[C]):
         Args:
             history: item positions, oldest first.
             items: item positions to explain (for example the recommended ones).
-            method: one of `explain_methods`.
+            method: one of `explain_methods`; None takes the model's default (the first).
 
         Returns:
             (len(items), W) float32 weights for the newest W = min(len(history), history_window)
             entries, oldest first; 0 where the model cannot score the item.
         """
         self._check_fitted()
+        method = method or self.explain_methods[0]
         if method not in self.explain_methods:
             raise ConfigError(f"{self.name} explains by {', '.join(self.explain_methods)}, not {method!r}")
         window = self.history_window
@@ -192,7 +194,7 @@ class Recommender(ABC, Generic[C]):
         return np.nan_to_num(self._explain(recent, targets, method)).astype(np.float32)
 
     def drivers(
-        self, history: np.ndarray, items: np.ndarray, n: int = 1, method: str = "occlusion"
+        self, history: np.ndarray, items: np.ndarray, n: int = 1, method: str | None = None
     ) -> list[list[tuple[int, float]]]:
         """For each of `items`, the (at most) n history items that raised its score most, as
         (item position, weight) pairs, largest first; only items with a positive weight."""

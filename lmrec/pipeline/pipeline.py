@@ -102,10 +102,10 @@ class PipelineConfig(BaseModel):
     cold_below: int = Field(default=5, ge=0)
     """Items with fewer training interactions than this are `cold` (for the cold budget)."""
 
-    explain: Literal["occlusion", "gradient", "attention", "none"] = "occlusion"
-    """How the model names the history items behind each shown item: `occlusion` (every model: the
-    drop in the item's score without that history item), `gradient` or `attention` (sequential
-    models), `none` skips it."""
+    explain: Literal["auto", "occlusion", "mask", "gradient", "attention", "none"] = "auto"
+    """How the model names the history items behind each shown item: `auto` (the model's default),
+    `occlusion` (every model: the drop in the item's score without that history item), `mask`,
+    `gradient` or `attention` (sequential models), `none` skips it."""
 
     seed: int = Field(default=0, ge=0)
     """Seed of the policy's per-request draws."""
@@ -166,9 +166,9 @@ class Pipeline:
         self.config = validated_config(PipelineConfig, config, "pipeline")
         if model.items != data.items:
             raise ConfigError("the model was fitted on another catalogue than the pipeline's data")
-        if self.config.explain not in (*model.explain_methods, "none"):
+        if self.config.explain not in (*model.explain_methods, "auto", "none"):
             raise ConfigError(
-                f"explain: {model.name} explains by {', '.join(model.explain_methods)} (or none), "
+                f"explain: {model.name} explains by {', '.join(model.explain_methods)} (or auto, none), "
                 f"not {self.config.explain!r}"
             )
         self.model = model
@@ -268,7 +268,8 @@ class Pipeline:
             return [None] * len(shown)
         titles = self.data.item_table[Columns.Title].to_numpy()
         out: list[str | None] = []
-        for pairs in self.model.drivers(history, shown.index, n=1, method=self.config.explain):
+        method = None if self.config.explain == "auto" else self.config.explain
+        for pairs in self.model.drivers(history, shown.index, n=1, method=method):
             out.append(str(titles[pairs[0][0]] or self.data.items.ids[pairs[0][0]]) if pairs else None)
         return out
 

@@ -82,7 +82,7 @@ class ModelContract:
         """The reference: score the history without each of its items, one at a time."""
         history = np.array([0, 11, 3, 12, 5, 3])  # shoes and kitchenware mixed, item 3 twice
         items = np.array([7, 16, 1])
-        weights = fitted.explain(history, items)
+        weights = fitted.explain(history, items, "occlusion")
         recent = history[-weights.shape[1] :]
         assert weights.shape == (3, min(len(history), fitted.history_window or len(history)))
         full = fitted.score_histories(Histories.from_lists([recent]))[0, items]
@@ -91,7 +91,7 @@ class ModelContract:
             np.testing.assert_allclose(weights[:, j], full - without, rtol=1e-4, atol=1e-5)
         assert fitted.explain(np.array([], dtype=np.int64), items).shape == (3, 0)
         if self.learns_tastes:  # one item: its whole score, not the drop to the empty-history fallback
-            one = fitted.explain(history[:1], items)[:, 0]
+            one = fitted.explain(history[:1], items, "occlusion")[:, 0]
             np.testing.assert_allclose(
                 one, fitted.score_histories(Histories.from_lists([history[:1]]))[0, items], rtol=1e-5
             )

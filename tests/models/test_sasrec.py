@@ -404,7 +404,7 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
     history = model.history.row(int(data.users.index(["shoe-0"])[0]))
     assert len(history) == 6
     items = np.array([3, 12])
-    for method in ("occlusion", "gradient", "attention"):
+    for method in ("mask", "occlusion", "gradient", "attention"):
         weights = model.explain(history, items, method)
         assert weights.shape == (2, len(history)) and np.isfinite(weights).all()
     occlusion = model.explain(history, items, "occlusion")
@@ -415,8 +415,36 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
     attention = model.explain(history, items, "attention")
     assert attention[0].sum() == pytest.approx(1.0, abs=1e-5)  # rollout rows are distributions
     assert model.explain(np.array([], dtype=np.int64), items).shape == (2, 0)
-    with pytest.raises(ConfigError, match="sasrec explains by occlusion, gradient, attention, not 'magic'"):
+    with pytest.raises(ConfigError, match="sasrec explains by mask, occlusion, gradient, attention, not 'magic'"):
         model.explain(history, items, "magic")
+
+
+@pytest.mark.parametrize("config", [{}, {"output_parts": ["text"], "text_similarity": True}])
+def test_masking_equals_zeroing_the_items_vectors_where_it_stands(config: dict[str, object]) -> None:
+    """The reference: the same network with one item's id and text vectors zeroed (each history item
+    occurs once, so zeroing the item zeroes its one position); the explained items keep theirs."""
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 10, **config}).fit(data)
+    history = model.history.row(int(data.users.index(["cook-2"])[0]))
+    assert len(set(history.tolist())) == len(history) == 6
+    items = np.array([3, 12, 17])
+    weights = model.explain(history, items)  # the default method: mask
+    np.testing.assert_array_equal(weights, model.explain(history, items, "mask"))
+    rows = torch.from_numpy(history[None, :] + 1)  # (1, T) network rows, no padding needed
+    targets = model.output_table()[torch.from_numpy(items + 1)]  # (n, D) the explained items, untouched
+    with torch.no_grad():
+        full = model.network.last_hidden(rows, model.item_table()) @ targets.T  # (1, n)
+        for j, item in enumerate(history.tolist()):
+            table = model.item_table().clone()
+            table[item + 1] = 0.0
+            unit = model.network.items.unit
+            saved = None if unit is None else unit[item + 1].clone()
+            if unit is not None:
+                unit[item + 1] = 0.0
+            zeroed = model.network.last_hidden(rows, table) @ targets.T
+            if unit is not None:
+                unit[item + 1] = saved
+            np.testing.assert_allclose(weights[:, j], (full - zeroed)[0].numpy(), rtol=1e-4, atol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +458,7 @@ def ml100k_sasrec(shared_data: Path) -> SASRec:
 
 
 @pytest.mark.data
-@pytest.mark.parametrize("method", ["occlusion", "gradient"])
+@pytest.mark.parametrize("method", ["mask", "occlusion", "gradient"])
 def test_removing_the_top_explaining_item_hurts_more_than_a_random_one(ml100k_sasrec: SASRec, method: str) -> None:
     """On MovieLens-100K: for each user's top recommendation, dropping the history item the
     explanation ranks first lowers that item's score more, on average, than dropping a random one."""

@@ -1,11 +1,18 @@
 """Which history items drove a sequential recommendation, with weights.
 
-Three methods, from most to least faithful:
+Four methods:
 
-- `occlusion`: the drop in the item's score when one history item is removed from the sequence,
-  computed for every history item in one batch. It measures exactly the effect it reports.
+- `mask` (the default): the drop in the item's score when one history item's vectors (id, text,
+  its share of the text profile) are set to zero where it stands, every other item keeping its
+  position; computed for every history item in one batch. It measures exactly the effect it reports:
+  what the model drew from that item.
+- `occlusion`: the drop in the item's score when one history item is removed from the sequence (the
+  contract every model keeps). Removing an item also moves every older item one position back and,
+  for the newest, hands the query to the one before it, so it answers "what if this item had not
+  been there": a newest item much like the one before it can weigh little or less than nothing
+  although the model reads it most.
 - `gradient`: gradient times input on each history item's input vector (a first-order estimate
-  of the same effect, one backward pass per explained item).
+  of `mask` without the text profile, one backward pass per explained item).
 - `attention`: attention rollout from the newest position through the blocks (heads averaged,
   residual mixed in). It is the same for every recommended item and describes what the user
   state attended to, not why one item won; use it for display, not for attribution.
@@ -23,7 +30,7 @@ import torch
 if TYPE_CHECKING:
     from lmrec.models.sequential.model import SASRec
 
-METHODS = ("occlusion", "gradient", "attention")
+METHODS = ("mask", "occlusion", "gradient", "attention")
 
 
 def explain(model: SASRec, recent: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
@@ -38,6 +45,8 @@ def explain(model: SASRec, recent: np.ndarray, targets: np.ndarray, method: str)
     Larger means the history item pushed the item's score up more. `SASRec.explain` checks the
     method, keeps the newest `max_len` items and handles empty inputs.
     """
+    if method == "mask":
+        return _mask(model, recent, targets)
     if method == "occlusion":
         return _occlusion(model, recent, targets)
     if method == "gradient":
@@ -52,6 +61,17 @@ def _rows(sequences: list[np.ndarray], width: int) -> torch.Tensor:
         if len(seq):
             out[b, width - len(seq) :] = seq + 1
     return torch.from_numpy(out)
+
+
+def _mask(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    t = len(recent)
+    rows = _rows([recent], t).repeat(t + 1, 1)  # (1 + T, T): the history, then once per position
+    blank = torch.zeros(rows.shape, dtype=torch.bool)
+    blank[torch.arange(1, t + 1), torch.arange(t)] = True  # row j + 1 blanks position j
+    with torch.no_grad():
+        hidden = model.network.last_hidden(rows, model.item_table(), blank)  # (1 + T, D)
+        scores = hidden @ model.output_table()[torch.from_numpy(targets + 1)].T  # (1 + T, n)
+    return (scores[0:1] - scores[1:]).T.numpy().astype(np.float32)
 
 
 def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:

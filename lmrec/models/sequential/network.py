@@ -245,13 +245,18 @@ class SASRecNetwork(nn.Module):
         table: torch.Tensor | None = None,
         return_weights: bool = False,
         last: bool = False,
+        blank: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Hidden states (B, T, D) for left-padded item rows `sequence` (B, T), 0 = padding; with
-        `last` only the newest position's, (B, 1, D), which spares the last block the other queries."""
+        `last` only the newest position's, (B, 1, D), which spares the last block the other queries.
+        `blank` (B, T), True where an item's vectors (id, text, profile) count as zero while its
+        position stays in the sequence, is for explanations."""
         table = self.items.table() if table is None else table  # (I + 1, D)
         t = sequence.shape[1]
         present = sequence > 0  # (B, T)
         x = table[sequence] * math.sqrt(self.dim)  # (B, T, D)
+        if blank is not None:
+            x = x * (~blank).unsqueeze(-1)
         x = x + self.positions(torch.arange(self.max_len - t, self.max_len, device=sequence.device))  # (B, T, D)
         x = self.input_dropout(x) * present.unsqueeze(-1)
         causal = torch.ones(t, t, dtype=torch.bool, device=sequence.device).tril()  # (T, T)
@@ -265,12 +270,15 @@ class SASRecNetwork(nn.Module):
         x = self.norm(x)
         if self.items.unit is None:
             return x
-        profile = self.text_profile(sequence, last)  # (B, Tq, Dt)
+        profile = self.text_profile(sequence, last, blank)  # (B, Tq, Dt)
         return torch.cat([x, self.log_gamma.exp() * profile], dim=2)  # (B, Tq, D + Dt)
 
-    def text_profile(self, sequence: torch.Tensor, last: bool = False) -> torch.Tensor:
+    def text_profile(
+        self, sequence: torch.Tensor, last: bool = False, blank: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """p_t: the recency-weighted mean unit text vector of the items up to each position t of
-        `sequence` (B, T), shape (B, T, Dt); with `last` the newest position's alone, (B, 1, Dt)."""
+        `sequence` (B, T), shape (B, T, Dt); with `last` the newest position's alone, (B, 1, Dt).
+        A `blank` item keeps its weight in the mean with a zero vector."""
         assert self.items.unit is not None
         t = sequence.shape[1]
         tq = 1 if last else t
@@ -280,11 +288,16 @@ class SASRecNetwork(nn.Module):
         weights = torch.where(recent, self.decay ** back.clamp(min=0).float(), 0.0)  # (Tq, T)
         weights = weights.unsqueeze(0) * (sequence > 0).unsqueeze(1).float()  # (B, Tq, T): padding weighs 0
         weights = weights / weights.sum(dim=2, keepdim=True).clamp(min=1e-12)
-        return weights @ self.items.unit[sequence]  # (B, Tq, Dt)
+        unit = self.items.unit[sequence]  # (B, T, Dt)
+        if blank is not None:
+            unit = unit * (~blank).unsqueeze(-1)
+        return weights @ unit  # (B, Tq, Dt)
 
-    def last_hidden(self, sequence: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def last_hidden(
+        self, sequence: torch.Tensor, table: torch.Tensor | None = None, blank: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The hidden state after the newest item of each row, shape (B, D)."""
-        return self.forward(sequence, table, last=True)[:, 0]  # rows are left-padded: the newest item is last
+        return self.forward(sequence, table, last=True, blank=blank)[:, 0]  # left-padded: the newest item is last
 
     def attention_weights(self) -> list[torch.Tensor]:
         """Attention weights (B, H, T, T) of each block from the last `return_weights=True` pass."""
