@@ -420,9 +420,10 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
 
 
 @pytest.mark.parametrize("config", [{}, {"output_parts": ["text"], "text_similarity": True}])
-def test_masking_equals_zeroing_the_items_vectors_where_it_stands(config: dict[str, object]) -> None:
-    """The reference: the same network with one item's id and text vectors zeroed (each history item
-    occurs once, so zeroing the item zeroes its one position); the explained items keep theirs."""
+def test_masking_takes_one_item_out_where_it_stands(config: dict[str, object]) -> None:
+    """References: the newest item masked equals the same network with that item's id and text
+    vectors zeroed (it occurs once); an older item masked equals removing it (occlusion) once
+    positions carry nothing (zero position embeddings, no recency-weighted text profile)."""
     data = two_tastes()
     model = SASRec({**SMALL, "epochs": 10, **config}).fit(data)
     history = model.history.row(int(data.users.index(["cook-2"])[0]))
@@ -432,19 +433,28 @@ def test_masking_equals_zeroing_the_items_vectors_where_it_stands(config: dict[s
     np.testing.assert_array_equal(weights, model.explain(history, items, "mask"))
     rows = torch.from_numpy(history[None, :] + 1)  # (1, T) network rows, no padding needed
     targets = model.output_table()[torch.from_numpy(items + 1)]  # (n, D) the explained items, untouched
+    newest = int(history[-1])
+    table = model.item_table().clone()
+    table[newest + 1] = 0.0
+    unit = model.network.items.unit
     with torch.no_grad():
         full = model.network.last_hidden(rows, model.item_table()) @ targets.T  # (1, n)
-        for j, item in enumerate(history.tolist()):
-            table = model.item_table().clone()
-            table[item + 1] = 0.0
-            unit = model.network.items.unit
-            saved = None if unit is None else unit[item + 1].clone()
-            if unit is not None:
-                unit[item + 1] = 0.0
-            zeroed = model.network.last_hidden(rows, table) @ targets.T
-            if unit is not None:
-                unit[item + 1] = saved
-            np.testing.assert_allclose(weights[:, j], (full - zeroed)[0].numpy(), rtol=1e-4, atol=1e-5)
+        saved = None if unit is None else unit[newest + 1].clone()
+        if unit is not None:
+            unit[newest + 1] = 0.0
+        zeroed = model.network.last_hidden(rows, table) @ targets.T
+        if unit is not None:
+            unit[newest + 1] = saved
+    np.testing.assert_allclose(weights[:, -1], (full - zeroed)[0].numpy(), rtol=1e-4, atol=1e-5)
+    if model.network.items.unit is None:
+        with torch.no_grad():
+            model.network.positions.weight.zero_()
+        np.testing.assert_allclose(
+            model.explain(history, items, "mask")[:, :-1],
+            model.explain(history, items, "occlusion")[:, :-1],
+            rtol=1e-4,
+            atol=1e-5,
+        )
 
 
 @pytest.fixture(scope="module")

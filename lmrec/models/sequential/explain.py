@@ -2,9 +2,10 @@
 
 Four methods:
 
-- `mask` (the default): the drop in the item's score when one history item's vectors (id, text,
-  its share of the text profile) are set to zero where it stands, every other item keeping its
-  position; computed for every history item in one batch. It measures exactly the effect it reports:
+- `mask` (the default): the drop in the item's score when one history item is taken out where it
+  stands, every other item keeping its position: an older item becomes padding (out of attention
+  and of the text profile), the newest, whose position is the one that queries, keeps it with zero
+  vectors. Computed for every history item in one batch; it measures exactly the effect it reports:
   what the model drew from that item.
 - `occlusion`: the drop in the item's score when one history item is removed from the sequence (the
   contract every model keeps). Removing an item also moves every older item one position back and,
@@ -66,8 +67,9 @@ def _rows(sequences: list[np.ndarray], width: int) -> torch.Tensor:
 def _mask(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
     t = len(recent)
     rows = _rows([recent], t).repeat(t + 1, 1)  # (1 + T, T): the history, then once per position
+    rows[torch.arange(1, t), torch.arange(t - 1)] = 0  # row j + 1: older item j becomes padding in place
     blank = torch.zeros(rows.shape, dtype=torch.bool)
-    blank[torch.arange(1, t + 1), torch.arange(t)] = True  # row j + 1 blanks position j
+    blank[t, t - 1] = True  # row T: the newest item keeps the query's position with zero vectors
     with torch.no_grad():
         hidden = model.network.last_hidden(rows, model.item_table(), blank)  # (1 + T, D)
         scores = hidden @ model.output_table()[torch.from_numpy(targets + 1)].T  # (1 + T, n)
