@@ -145,6 +145,10 @@ class Query:
     """This request's policy: `{"name": "greedy"}` switches policy (with its defaults); other keys are
     settings over the policy's configured ones (`{"epsilon": 0.3}`)."""
 
+    def __post_init__(self) -> None:
+        if self.k is not None and self.k < 1:
+            raise ConfigError(f"k: a request shows at least 1 item (got {self.k})")
+
 
 class Pipeline:
     """Runs requests through the configured stages over one fitted model and its catalogue.

@@ -126,5 +126,7 @@ def test_config_from_toml_and_bad_configs(
         Pipeline({"policy": {"name": "ucb"}, "reranker": {"name": "relevance"}}, ease, data)
     with pytest.raises(ConfigError, match="pool"):
         Pipeline({"pool": 0}, ease, data, vectors)
+    with pytest.raises(ConfigError, match=r"k: a request shows at least 1 item \(got 0\)"):
+        Query(user_id="cook-2", k=0)
     with pytest.raises(ConfigError, match="ease explains by occlusion"):
         Pipeline({"explain": "attention"}, ease, data, vectors)
