@@ -175,7 +175,7 @@ def _titles(store: str) -> dict[str, str]:
 
 
 def _reasons(model: Any, user: str | None, session: list[str] | None, shown: Any) -> list[list[tuple[str, float]]]:
-    """The two history items that raised each shown item's score most (occlusion weights)."""
+    """The two history items that raised each shown item's score most (the model's `explain`)."""
     if session is not None:
         known = model.items.index(session)
         history = known[known >= 0]

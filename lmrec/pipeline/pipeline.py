@@ -17,8 +17,8 @@ same object. Each stage takes and returns an `ItemList`:
    the relevance scale: the j-th re-ranked item carries the j-th highest relevance of the pool, so
    temperatures and uncertainties keep their meaning.
 5. Explain: a `reason` per item from the signals that produced it: the retrievers that found it, the
-   objective that lifted it, whether it is an exploration pick, and the history item whose removal
-   would lower its score most.
+   objective that lifted it, whether it is an exploration pick, and the history item that raised its
+   score most (by the model's `explain`).
 """
 
 from __future__ import annotations
