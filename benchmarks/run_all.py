@@ -24,6 +24,7 @@ SCRIPTS = (
     "bench_cold_start.py",
     "bench_text_weight.py",
     "bench_lora.py",
+    "bench_explain.py",
     "bench_retrieval.py",
     "bench_rerank.py",
     "bench_balance.py",
