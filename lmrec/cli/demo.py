@@ -139,5 +139,5 @@ def _print_example(model, dataset, items_frame) -> None:  # type: ignore[no-unty
     console.print(f"   {model.name} recommends:")
     shown = model.recommend(user, k=5)
     for item, pairs in zip(shown.ids, model.drivers(model.user_histories([user]).row(0), shown.index), strict=True):
-        because = f"  (because of {titles.get(model.items.ids[pairs[0][0]], '')})" if pairs else ""
+        because = f"  (because of {titles.get(model.items.ids[pairs[0][0]], '')}, {pairs[0][1]:+.2f})" if pairs else ""
         console.print(f"     + {titles.get(item, item)}{because}")

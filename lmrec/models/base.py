@@ -168,7 +168,7 @@ class Recommender(ABC, Generic[C]):
 
         By occlusion, the weight of history entry j for item i is the drop in i's score when that one
         entry is removed and the rest scored as an anonymous session: it measures exactly the effect
-        it reports. (Sequential models default to masking; see `lmrec.models.sequential.explain`.)
+        it reports. (Sequential models offer more methods; see `lmrec.models.sequential.explain`.)
         Only the newest `history_window` entries are read, as when scoring. A history emptied by the
         removal scores before the `fallback`, so the one item of a one-item history weighs its
         item's whole score.

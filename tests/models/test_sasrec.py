@@ -415,7 +415,7 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
     attention = model.explain(history, items, "attention")
     assert attention[0].sum() == pytest.approx(1.0, abs=1e-5)  # rollout rows are distributions
     assert model.explain(np.array([], dtype=np.int64), items).shape == (2, 0)
-    with pytest.raises(ConfigError, match="sasrec explains by mask, occlusion, gradient, attention, not 'magic'"):
+    with pytest.raises(ConfigError, match="sasrec explains by occlusion, mask, gradient, attention, not 'magic'"):
         model.explain(history, items, "magic")
 
 
@@ -429,8 +429,8 @@ def test_masking_takes_one_item_out_where_it_stands(config: dict[str, object]) -
     history = model.history.row(int(data.users.index(["cook-2"])[0]))
     assert len(set(history.tolist())) == len(history) == 6
     items = np.array([3, 12, 17])
-    weights = model.explain(history, items)  # the default method: mask
-    np.testing.assert_array_equal(weights, model.explain(history, items, "mask"))
+    weights = model.explain(history, items, "mask")
+    np.testing.assert_array_equal(model.explain(history, items), model.explain(history, items, "occlusion"))
     rows = torch.from_numpy(history[None, :] + 1)  # (1, T) network rows, no padding needed
     targets = model.output_table()[torch.from_numpy(items + 1)]  # (n, D) the explained items, untouched
     newest = int(history[-1])
