@@ -200,17 +200,16 @@ class BPR(_FactorModel):
         picks = rng.random(self.config.fold_in_steps)  # (S,) relative place of each step's positive
         negatives = rng.integers(0, n_items, size=self.config.fold_in_steps)  # (S,)
         lengths = histories.lengths()  # (B,)
-        seen = histories.to_csr(n_items).tocsc()  # (B, I)
+        valid = histories.to_csr(n_items)[:, negatives].toarray() == 0  # (B, S): skip a negative in the history
         factors = np.zeros((len(histories), n_factors), dtype=np.float64)  # (B, F)
         factors[:, -1] = 1.0
         items = self.item_factors.astype(np.float64)
         lr, reg = self.config.learning_rate, self.config.regularization
-        for pick, neg in zip(picks, negatives, strict=True):
+        for step, (pick, neg) in enumerate(zip(picks, negatives, strict=True)):
             pos = histories.items[histories.indptr[:-1] + (pick * lengths).astype(np.int64)]  # (B,)
-            valid = seen[:, neg].toarray().ravel() == 0  # skip rows whose history holds the negative
             diff = items[pos] - items[neg]  # (B, F)
             margin = np.einsum("bf,bf->b", factors, diff)
-            weight = 1.0 / (1.0 + np.exp(margin)) * valid  # sigmoid(-margin)
+            weight = 1.0 / (1.0 + np.exp(margin)) * valid[:, step]  # sigmoid(-margin)
             factors += lr * (weight[:, None] * diff - reg * factors)
             factors[:, -1] = 1.0
         return factors.astype(np.float32)
