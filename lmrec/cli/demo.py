@@ -137,7 +137,7 @@ def _print_example(model, dataset, items_frame) -> None:  # type: ignore[no-unty
     for item in dataset.items.id(history):
         console.print(f"     - {titles.get(item, item)}")
     console.print(f"   {model.name} recommends:")
-    shown = model.recommend(user, k=5)
-    for item, pairs in zip(shown.ids, model.drivers(model.user_histories([user]).row(0), shown.index), strict=True):
-        because = f"  (because of {titles.get(model.items.ids[pairs[0][0]], '')}, {pairs[0][1]:+.2f})" if pairs else ""
+    shown = model.recommend(user, k=5, explain=1)
+    for item, pairs in zip(shown.ids, shown.column(Columns.Because), strict=True):
+        because = f"  (because of {titles.get(pairs[0][0], pairs[0][0])}, {pairs[0][1]:+.2f})" if pairs else ""
         console.print(f"     + {titles.get(item, item)}{because}")

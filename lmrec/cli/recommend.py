@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -100,9 +100,9 @@ def recommend_command(
     with errors_as_exit_codes():
         model = load_model(model_dir)
         items = history.split(",") if history else None
-        result = model.recommend(user, history=items, k=k, exclude_seen=not include_seen)
+        result = model.recommend(user, history=items, k=k, exclude_seen=not include_seen, explain=2 if explain else 0)
         titles = _titles(store) if store else {}
-        reasons = _reasons(model, user, items, result.index) if explain else None
+        reasons = result.column(Columns.Because) if explain else None
     table = Table(title=f"{model.name}: top {k} for {user or 'session'}", show_edge=False)
     table.add_column("rank", justify="right")
     table.add_column("item")
@@ -172,13 +172,3 @@ def _titles(store: str) -> dict[str, str]:
 
     frame = Store.open(store, migrate=False).items_frame()
     return {str(i): str(t) for i, t in zip(frame[Columns.Item], frame[Columns.Title], strict=True) if t}
-
-
-def _reasons(model: Any, user: str | None, session: list[str] | None, shown: Any) -> list[list[tuple[str, float]]]:
-    """The two history items that raised each shown item's score most (the model's `explain`)."""
-    if session is not None:
-        known = model.items.index(session)
-        history = known[known >= 0]
-    else:
-        history = model.user_histories([user]).row(0)
-    return [[(str(model.items.ids[i]), w) for i, w in pairs] for pairs in model.drivers(history, shown, n=2)]

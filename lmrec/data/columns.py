@@ -39,6 +39,7 @@ class Columns:
     Explored = "explored"
     Policy = "policy"
     Reason = "reason"
+    Because = "because"
 
 
 EVENT_COLUMNS: tuple[str, ...] = (

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lmrec import __version__
 from lmrec.configs import validated_config
+from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.vocabulary import Vocabulary
 from lmrec.diagnostics import ConfigError, NotFittedError
@@ -140,10 +141,13 @@ class Recommender(ABC, Generic[C]):
         history: list[str] | None = None,
         k: int = 10,
         exclude_seen: bool = True,
+        explain: int = 0,
     ) -> ItemList:
         """Top-k items for a user (by id), an anonymous session (item ids), or both.
 
-        A given `history` replaces the stored one, so a session can be scored as it unfolds.
+        A given `history` replaces the stored one, so a session can be scored as it unfolds. With
+        `explain` = n > 0 the list gets a `because` column: for each item, up to n (history item id,
+        weight) pairs, the history items that raised its score most (`drivers`), strongest first.
         """
         self._check_fitted()
         if history is None:
@@ -154,7 +158,15 @@ class Recommender(ABC, Generic[C]):
             batch = Histories.from_lists([positions[positions >= 0]], np.array([user]))
         scores = self.score_histories(batch)[0]
         exclude = batch.row(0) if exclude_seen else None
-        return ItemList.top_k(self.items, scores, k, exclude=exclude)
+        shown = ItemList.top_k(self.items, scores, k, exclude=exclude)
+        if explain <= 0:
+            return shown
+        because = np.empty(len(shown), dtype=object)
+        because[:] = [
+            tuple((str(self.items.ids[i]), w) for i, w in pairs)
+            for pairs in self.drivers(batch.row(0), shown.index, n=explain)
+        ]
+        return shown.with_column(Columns.Because, because)
 
     # -- explaining ---------------------------------------------------------------------------
 

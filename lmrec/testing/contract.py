@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.diagnostics import ConfigError, NotFittedError
 from lmrec.models import create_model, load_model, model_class
@@ -97,6 +98,15 @@ class ModelContract:
             )
         with pytest.raises(ConfigError, match="not 'magic'"):
             fitted.explain(history, items, "magic")
+
+    def test_recommend_names_the_history_items_behind_each_item(self, fitted: Recommender[Any]) -> None:
+        shown = fitted.recommend("shoe-1", k=3, explain=2)
+        history = set(fitted.user_histories(["shoe-1"]).row(0).tolist())
+        expected = fitted.drivers(fitted.user_histories(["shoe-1"]).row(0), shown.index, n=2)
+        for pairs, reference in zip(shown.column(Columns.Because), expected, strict=True):
+            assert [(fitted.items.index([i])[0], w) for i, w in pairs] == reference
+            assert {int(fitted.items.index([i])[0]) for i, _ in pairs} <= history
+        assert Columns.Because not in fitted.recommend("shoe-1", k=3).columns
 
     def test_a_recommendation_is_explained_by_history_of_its_own_taste(self, fitted: Recommender[Any]) -> None:
         if not self.learns_tastes:
