@@ -14,7 +14,8 @@ Four methods:
   measures what the model drew from that item, and on MovieLens names the newest item for 96% of
   recommendations (occlusion: 70%), which says less (`benchmarks/bench_explain.py`).
 - `gradient`: gradient times input on each history item's input vector (a first-order estimate
-  of `mask` without the text profile, one backward pass per explained item).
+  of zeroing that vector where it stands, the text profile left out; one backward pass per
+  explained item).
 - `attention`: attention rollout from the newest position through the blocks (heads averaged,
   residual mixed in). It is the same for every recommended item and describes what the user
   state attended to, not why one item won; use it for display, not for attribution.
