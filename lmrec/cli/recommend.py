@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -103,6 +103,8 @@ def recommend_command(
         result = model.recommend(user, history=items, k=k, exclude_seen=not include_seen, explain=2 if explain else 0)
         titles = _titles(store) if store else {}
         reasons = result.column(Columns.Because) if explain else None
+    for note in _notes(model, user, items):
+        errors.print(f"[yellow]note:[/] {note}")
     table = Table(title=f"{model.name}: top {k} for {user or 'session'}", show_edge=False)
     table.add_column("rank", justify="right")
     table.add_column("item")
@@ -116,6 +118,20 @@ def recommend_command(
             row.append(", ".join(f"{titles.get(i, i)} ({w:+.2f})" for i, w in reasons[rank - 1]))
         table.add_row(*row)
     console.print(table)
+
+
+def _notes(model: Any, user: str | None, session: list[str] | None) -> list[str]:
+    """What the model could not use: item ids it does not know, a user with nothing to go on."""
+    notes = []
+    known = model.items.index(session) >= 0 if session is not None else None
+    if known is not None and not known.all():
+        unknown = [i for i, ok in zip(session or [], known, strict=True) if not ok]
+        shown = ", ".join(unknown[:5])
+        notes.append(f"{len(unknown)} of the --history items are not in the model's catalogue: {shown}")
+    has_history = bool(known.any()) if known is not None else user is not None and model.users.index([user])[0] >= 0
+    if not has_history:
+        notes.append(f"no history to go on; {model.name} shows its {model.config.fallback} fallback")
+    return notes
 
 
 def _through_pipeline(

@@ -181,6 +181,10 @@ def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> N
     history = {f"m{i}" for i in range(6)}  # u0 rated m0 to m5
     ease_dir = tmp_path / "ease"
     assert invoke("train", "--model", "ease", "--data", str(path), "--output", str(ease_dir))[0] == 0
+    code, out = invoke("recommend", str(ease_dir), "--history", "m1,zz9", "-k", "2")
+    assert code == 0 and "1 of the --history items are not in the model's catalogue: zz9" in out, out
+    code, out = invoke("recommend", str(ease_dir), "--user", "stranger", "-k", "2")
+    assert code == 0 and "no history to go on; ease shows its popularity fallback" in out, out
     for folder in (model_dir, ease_dir):
         code, out = invoke("recommend", str(folder), "--user", "u0", "-k", "3", "--explain")
         assert code == 0, out
