@@ -27,3 +27,5 @@ def models_command() -> None:
         for field, info in sorted(fields, key=lambda pair: pair[0] in ModelConfig.model_fields):  # shared ones last
             table.add_row(field, repr(info.default), (info.description or "").replace("\n", " "))
         console.print(table)
+        default = " (the first is the default)" if len(cls.explain_methods) > 1 else ""
+        console.print(f"  explains by: {', '.join(cls.explain_methods)}{default}\n")

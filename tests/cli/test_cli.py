@@ -48,6 +48,7 @@ def test_console_script_runs() -> None:
     result = subprocess.run([str(script), "models"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "ease" in result.stdout and "l2" in result.stdout
+    assert "explains by: occlusion, mask, gradient, attention (the first is the default)" in result.stdout
 
 
 def test_import_reports_rejects_and_is_idempotent(tmp_path: Path) -> None:
