@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from lmrec.data.dataset import Histories
+
 if TYPE_CHECKING:
     from lmrec.models.sequential.model import SASRec
 
@@ -79,16 +81,11 @@ def _mask(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    t = len(recent)
-    variants = [recent] + [np.delete(recent, j) for j in range(t)]  # the full history, then one removed
-    table = model.item_table()  # (I + 1, D)
-    with torch.no_grad():
-        hidden = model.network.last_hidden(_rows(variants, t), table)  # (1 + T, D)
-        if t == 1:
-            hidden[1] = 0.0  # an empty sequence scores 0, as in `SASRec.user_vectors`
-        scores = hidden @ model.output_table()[torch.from_numpy(targets + 1)].T  # (1 + T, n)
+    variants = Histories.from_lists([recent] + [np.delete(recent, j) for j in range(len(recent))])
+    hidden = model.user_vectors(variants)  # (1 + T, D): the full history, then each item removed
+    scores = hidden @ model.item_vectors()[targets].T  # (1 + T, n)
     drops = scores[0:1] - scores[1:]  # (T, n): how much each removal lowers each item's score
-    return drops.T.numpy().astype(np.float32)
+    return drops.T.astype(np.float32)
 
 
 def _gradient(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:

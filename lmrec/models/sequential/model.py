@@ -322,7 +322,7 @@ class SASRec(Recommender[SASRecConfig]):
         return self.config.max_len
 
     def _explain(self, history: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
-        """Occlusion in one batched pass, or gradient x input, or attention rollout; see
+        """Occlusion or masking in one batched pass, gradient x input, or attention rollout; see
         `lmrec.models.sequential.explain`."""
         return explain_items(self, history, targets, method)
 
