@@ -302,9 +302,8 @@ def linear_occlusion(weights: np.ndarray | sp.spmatrix, history: np.ndarray, tar
     """
     distinct, counts = np.unique(history, return_counts=True)
     once = counts[np.searchsorted(distinct, history)] == 1  # (T,)
-    rows = weights[history][:, targets]  # (T, n)
-    dense = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
-    return (dense * once[:, None]).T
+    rows = weights[history][:, targets].toarray() if sp.issparse(weights) else weights[np.ix_(history, targets)]
+    return (rows * once[:, None]).T  # rows: (T, n)
 
 
 def read_artifact_meta(folder: Path) -> dict[str, Any]:
