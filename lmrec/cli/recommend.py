@@ -123,12 +123,15 @@ def recommend_command(
 def _notes(model: Any, user: str | None, session: list[str] | None) -> list[str]:
     """What the model could not use: item ids it does not know, a user with nothing to go on."""
     notes = []
-    known = model.items.index(session) >= 0 if session is not None else None
-    if known is not None and not known.all():
-        unknown = [i for i, ok in zip(session or [], known, strict=True) if not ok]
-        shown = ", ".join(unknown[:5])
-        notes.append(f"{len(unknown)} of the --history items are not in the model's catalogue: {shown}")
-    has_history = bool(known.any()) if known is not None else user is not None and model.users.index([user])[0] >= 0
+    if session is not None:
+        known = model.items.index(session) >= 0
+        unknown = [item for item, ok in zip(session, known, strict=True) if not ok]
+        if unknown:
+            listed = ", ".join(unknown[:5])
+            notes.append(f"{len(unknown)} of the --history items are not in the model's catalogue: {listed}")
+        has_history = bool(known.any())
+    else:
+        has_history = user is not None and model.users.index([user])[0] >= 0
     if not has_history:
         notes.append(f"no history to go on; {model.name} shows its {model.config.fallback} fallback")
     return notes
