@@ -8,7 +8,9 @@ policy pi_e is the expected reward per slot,
     V(pi_e) = E[ sum_a pi_e(a | x, p) q(x, a, p) ],   q(x, a, p) = E[r | x, a, p],
 
 over the log's rounds and slots. The target is given as `target_dist`, shape (n_rows, n_items):
-row i holds pi_e(. | x_i, p_i) and sums to 1. With importance weights
+row i holds pi_e(. | x_i, p_i) and sums to 1; or, when each row's target puts its mass on a few
+items of a large catalogue (a recommender replayed on the logged requests), as a `SlotTarget`
+holding those items and their probabilities. With importance weights
 
     w_i = pi_e(a_i | x_i, p_i) / pi_0(a_i | x_i, p_i),
 
@@ -119,6 +121,40 @@ class Estimate:
         return asdict(self)
 
 
+@dataclass(frozen=True, eq=False)
+class SlotTarget:
+    """A target policy on a few items per logged row: pi_e(items[i, c] | x_i, p_i) = probability[i, c].
+
+    Every item outside a row's `items` has probability 0 there. Rows with fewer items than others are
+    padded with item -1 at probability 0. Checked against a log by `check_target`.
+
+    Arrays (n = rows of the log, c = the most items any row holds):
+        items: (n, c) int64, item positions in [0, n_items), or -1 for padding; distinct within a row.
+        probability: (n, c) float64, their target probabilities; each row sums to 1.
+    """
+
+    items: np.ndarray
+    probability: np.ndarray
+
+    @classmethod
+    def from_dense(cls, target_dist: np.ndarray) -> SlotTarget:
+        """The (n_rows, n_items) form as a `SlotTarget` over every item."""
+        dist = np.asarray(target_dist, dtype=np.float64)
+        if dist.ndim != 2:
+            raise DataError(f"must be 2-dimensional (rows, items), got shape {dist.shape}", field="target_dist")
+        items = np.broadcast_to(np.arange(dist.shape[1], dtype=np.int64), dist.shape)
+        return cls(items, dist)
+
+    def at(self, values: np.ndarray) -> np.ndarray:
+        """`values[i, items[i, c]]` for a (n_rows, n_items) array, 0 at padding; shape (n, c)."""
+        picked = np.take_along_axis(values, np.maximum(self.items, 0), axis=1)  # (n, c)
+        return np.where(self.items >= 0, picked, 0.0)
+
+    def logged(self, impressions: ImpressionLog) -> np.ndarray:
+        """pi_e(a_i | x_i, p_i) of each row's logged item, shape (n,)."""
+        return np.where(self.items == impressions.item[:, None], self.probability, 0.0).sum(axis=1)
+
+
 class ItemPositionMean:
     """Reward model q(a, p): the mean reward of each (item, position) pair, smoothed to the global mean.
 
@@ -170,17 +206,26 @@ class ItemPositionMean:
     def fit_predict(self, impressions: ImpressionLog) -> np.ndarray:
         """Fit and predict on the same log, shape (n_rows, n_items), cross-fitted over rounds when
         `n_folds` > 1; afterwards the model holds the table fitted on every row."""
+        tables, fold = self.cross_fitted(impressions)
+        return tables[fold, impressions.position]
+
+    def cross_fitted(self, impressions: ImpressionLog) -> tuple[np.ndarray, np.ndarray]:
+        """Fit on the log and return the tables each row is predicted by, without the whole (n_rows,
+        n_items) prediction: row i's q(a, p_i) is `tables[fold[i], p_i, a]`.
+
+        Returns:
+            tables: (n_folds, n_positions, n_items), each fitted without its fold's rounds (one table
+                fitted on every row when `n_folds` is 1).
+            fold: (n,) the table of each row.
+        """
         self.fit(impressions)
         if self.config.n_folds == 1:
-            return self.predict(impressions)
+            return self.table[None], np.zeros(len(impressions), dtype=np.int64)
         codes, n_rounds = impressions.round_codes()
         fold_of_round = np.random.default_rng(self.config.seed).permutation(n_rounds) % self.config.n_folds
         fold = fold_of_round[codes]  # (n,)
-        out = np.empty((len(impressions), impressions.n_items))
-        for k in range(self.config.n_folds):
-            rows = fold == k
-            out[rows] = self._table(impressions, ~rows)[0][impressions.position[rows]]
-        return out
+        tables = np.stack([self._table(impressions, fold != k)[0] for k in range(self.config.n_folds)])
+        return tables, fold
 
     def _table(self, impressions: ImpressionLog, rows: np.ndarray) -> tuple[np.ndarray, float]:
         """The (n_positions, n_items) table fitted on the rows selected by the mask, and its s."""
@@ -237,25 +282,28 @@ class Estimator(ABC, Generic[C]):
         return f"{type(self).__name__}({self.config!r})"
 
     def estimate(
-        self, impressions: ImpressionLog, target_dist: np.ndarray, reward_model: np.ndarray | None = None
+        self,
+        impressions: ImpressionLog,
+        target_dist: np.ndarray | SlotTarget,
+        reward_model: np.ndarray | None = None,
     ) -> Estimate:
         """Estimate the value of the policy `target_dist` from `impressions`.
 
         Args:
             impressions: the logging policy's log.
-            target_dist: (n_rows, n_items), pi_e(a | x_i, p_i) for every row i; rows sum to 1.
+            target_dist: (n_rows, n_items), pi_e(a | x_i, p_i) for every row i; rows sum to 1. Or a
+                `SlotTarget` with each row's probabilities on a few items.
             reward_model: (n_rows, n_items), q(x_i, a, p_i) for every row i and item a; used by the
                 doubly robust estimators, which fit `ItemPositionMean` on the log when it is None.
         """
         target = check_target(impressions, target_dist)
-        rows = np.arange(len(impressions))
-        weight = target[rows, impressions.item] / impressions.propensity  # (n,)
+        weight = target.logged(impressions) / impressions.propensity  # (n,)
         numerator, denominator, applied = self._terms(impressions, target, weight, reward_model)
         return _summarise(self.name, numerator, denominator, applied, impressions, self.config)
 
     @abstractmethod
     def _terms(
-        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+        self, impressions: ImpressionLog, target: SlotTarget, weight: np.ndarray, reward_model: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-row numerator n_i, denominator d_i and the weights applied to rewards, each (n,)."""
 
@@ -271,7 +319,7 @@ class IPS(Estimator[OPEConfig]):
     config_class = OPEConfig
 
     def _terms(
-        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+        self, impressions: ImpressionLog, target: SlotTarget, weight: np.ndarray, reward_model: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return weight * impressions.reward, np.ones(len(weight)), weight
 
@@ -287,7 +335,7 @@ class SNIPS(Estimator[OPEConfig]):
     config_class = OPEConfig
 
     def _terms(
-        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+        self, impressions: ImpressionLog, target: SlotTarget, weight: np.ndarray, reward_model: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return weight * impressions.reward, weight, weight
 
@@ -304,7 +352,7 @@ class DR(Estimator[DRConfig]):
     config_class = DRConfig
 
     def _terms(
-        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+        self, impressions: ImpressionLog, target: SlotTarget, weight: np.ndarray, reward_model: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model_value, residual = _model_terms(impressions, target, reward_model, self.config.reward_model)
         return model_value + weight * residual, np.ones(len(weight)), weight
@@ -321,7 +369,7 @@ class SwitchDR(Estimator[SwitchDRConfig]):
     config_class = SwitchDRConfig
 
     def _terms(
-        self, impressions: ImpressionLog, target: np.ndarray, weight: np.ndarray, reward_model: np.ndarray | None
+        self, impressions: ImpressionLog, target: SlotTarget, weight: np.ndarray, reward_model: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model_value, residual = _model_terms(impressions, target, reward_model, self.config.reward_model)
         applied = np.where(weight <= self.config.tau, weight, 0.0)
@@ -335,7 +383,7 @@ def default_estimators() -> list[Estimator[Any]]:
 
 def estimate_all(
     impressions: ImpressionLog,
-    target_dist: np.ndarray,
+    target_dist: np.ndarray | SlotTarget,
     reward_model: np.ndarray | None = None,
     *,
     estimators: Sequence[Estimator[Any]] | None = None,
@@ -353,9 +401,22 @@ def estimate_all(
     return {e.name: e.estimate(impressions, target, reward_model) for e in chosen}
 
 
-def check_target(impressions: ImpressionLog, target_dist: np.ndarray) -> np.ndarray:
-    """`target_dist` as float64 after checking its shape (n_rows, n_items), values and row sums."""
-    array = _numeric_matrix(target_dist, "target_dist", impressions)
+def check_target(impressions: ImpressionLog, target_dist: np.ndarray | SlotTarget) -> SlotTarget:
+    """`target_dist` as a validated `SlotTarget`: shapes, items, probabilities and row sums checked."""
+    if isinstance(target_dist, SlotTarget):
+        items = np.asarray(target_dist.items)
+        probability = _numeric_matrix(target_dist.probability, "target_dist", impressions, width=items.shape[-1])
+        if items.shape != probability.shape or items.dtype.kind not in "iu":
+            raise DataError(
+                f"items must be integers of the probabilities' shape {probability.shape}, got {items.dtype} "
+                f"{items.shape}",
+                field="target_dist.items",
+            )
+        _check_slot_items(items.astype(np.int64), probability, impressions.n_items)
+        target = SlotTarget(items.astype(np.int64), probability)
+    else:
+        target = SlotTarget.from_dense(_numeric_matrix(target_dist, "target_dist", impressions))
+    array = target.probability
     negative = (array < 0).any(axis=1)
     if negative.any():
         row = int(np.argmax(negative))
@@ -365,24 +426,48 @@ def check_target(impressions: ImpressionLog, target_dist: np.ndarray) -> np.ndar
     if off.any():
         row = int(np.argmax(off))
         raise DataError("must sum to 1 over items", field="target_dist", row=row, value=float(sums[row]))
-    return array
+    return target
+
+
+def _check_slot_items(items: np.ndarray, probability: np.ndarray, n_items: int) -> None:
+    """Items in [-1, n_items), padding at probability 0, no item twice in a row."""
+    bad = ((items < -1) | (items >= n_items)).any(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        value = int(items[row][(items[row] < -1) | (items[row] >= n_items)][0])
+        raise DataError(
+            f"must be an item in [0, {n_items}) or -1 (padding)", field="target_dist.items", row=row, value=value
+        )
+    padded = ((items == -1) & (probability != 0)).any(axis=1)
+    if padded.any():
+        row = int(np.argmax(padded))
+        raise DataError("padding (item -1) must have probability 0", field="target_dist", row=row)
+    ordered = np.sort(items, axis=1)  # (n, c)
+    twice = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    if twice.any():
+        row = int(np.argmax(twice))
+        value = int(ordered[row, 1:][(ordered[row, 1:] == ordered[row, :-1]) & (ordered[row, 1:] >= 0)][0])
+        raise DataError("an item appears twice in one row", field="target_dist.items", row=row, value=value)
 
 
 def _model_terms(
-    impressions: ImpressionLog, target: np.ndarray, reward_model: np.ndarray | None, config: RewardModelConfig
+    impressions: ImpressionLog, target: SlotTarget, reward_model: np.ndarray | None, config: RewardModelConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """The reward model's value of the target per row, q_e(i), and the residual r_i - q(a_i), each (n,)."""
-    if reward_model is None:
-        q = ItemPositionMean(config).fit_predict(impressions)  # (n, n_items)
+    if reward_model is None:  # the default model's tables, read only where the target and the log need them
+        tables, fold = ItemPositionMean(config).cross_fitted(impressions)
+        fold, position = fold[:, None], impressions.position[:, None]  # (n, 1)
+        at_target = np.where(target.items >= 0, tables[fold, position, np.maximum(target.items, 0)], 0.0)  # (n, c)
+        at_logged = tables[fold[:, 0], position[:, 0], impressions.item]  # (n,)
     else:
-        q = _numeric_matrix(reward_model, "reward_model", impressions)
-    model_value = (target * q).sum(axis=1)  # (n,)
-    residual = impressions.reward - q[np.arange(len(impressions)), impressions.item]  # (n,)
-    return model_value, residual
+        q = _numeric_matrix(reward_model, "reward_model", impressions)  # (n, n_items)
+        at_target, at_logged = target.at(q), q[np.arange(len(impressions)), impressions.item]
+    return (target.probability * at_target).sum(axis=1), impressions.reward - at_logged
 
 
-def _numeric_matrix(values: np.ndarray, name: str, impressions: ImpressionLog) -> np.ndarray:
-    expected = (len(impressions), impressions.n_items)
+def _numeric_matrix(values: np.ndarray, name: str, impressions: ImpressionLog, width: int | None = None) -> np.ndarray:
+    """A finite float64 array of shape (rows of the log, `width`, by default n_items)."""
+    expected = (len(impressions), impressions.n_items if width is None else width)
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -18,6 +18,7 @@ from lmrec.simulation.ope import (
     SNIPS,
     Estimator,
     ItemPositionMean,
+    SlotTarget,
     SwitchDR,
     SwitchDRConfig,
     estimate_all,
@@ -77,6 +78,32 @@ def test_known_answer() -> None:
     for estimate in result.values():
         assert estimate.low <= estimate.value <= estimate.high
     json.dumps(result["dr"].to_dict())
+
+
+def sparse(dense: np.ndarray, width: int) -> SlotTarget:
+    """The dense target's nonzero items per row, in reverse order, padded with -1 to `width`."""
+    items = np.full((len(dense), width), -1)
+    probability = np.zeros((len(dense), width))
+    for row, values in enumerate(dense):
+        support = np.flatnonzero(values)[::-1]
+        items[row, : len(support)], probability[row, : len(support)] = support, values[support]
+    return SlotTarget(items, probability)
+
+
+@pytest.mark.parametrize("reward_model", ["given", "fitted"])
+def test_a_slot_target_estimates_what_its_dense_form_does(reward_model: str) -> None:
+    """A target given on its support (any order, padded) is the same policy as its dense rows."""
+    impressions = simulate(7)
+    dense = TARGETS["greedy_softmax"][impressions.position].copy()
+    dense[:, 0] = 0.0  # a support smaller than the catalogue
+    dense /= dense.sum(axis=1, keepdims=True)
+    model = CLICK[impressions.position] if reward_model == "given" else None
+    estimators: list[Estimator[Any]] = [IPS(), SNIPS(), DR(), SwitchDR({"tau": 2.0})]
+    expected = estimate_all(impressions, dense, model, estimators=estimators)
+    got = estimate_all(impressions, sparse(dense, N_ITEMS + 1), model, estimators=estimators)
+    for name, estimate in expected.items():  # the same sums in another order
+        numbers = {k: v for k, v in estimate.to_dict().items() if k != "estimator"}
+        assert {k: getattr(got[name], k) for k in numbers} == pytest.approx(numbers, rel=1e-12), name
 
 
 def test_switch_dr_limits() -> None:
@@ -299,12 +326,35 @@ def dr(model: Any) -> Any:
         (lambda: IPS(SwitchDRConfig()), ConfigError, "ips takes a OPEConfig, not SwitchDRConfig"),
         (lambda: estimate_all(tiny(), _target(), estimators=[IPS(), IPS()]), ConfigError, "names must be distinct"),
         (lambda: ItemPositionMean().fit(tiny()).predict(_other_catalogue()), DataError, "fitted on 2 positions x 3"),
+        (
+            lambda: ips(_slots(items={(3, 1): 3})),
+            DataError,
+            "row 3, field 'target_dist.items': must be an item in [0, 3)",
+        ),
+        (lambda: ips(_slots(items={(5, 0): 2})), DataError, "row 5, field 'target_dist.items': an item appears twice"),
+        (lambda: ips(_slots(items={(0, 2): -1})), DataError, "row 0, field 'target_dist': padding (item -1) must"),
+        (lambda: ips(_slots(probability={(1, 0): 0.7})), DataError, "row 1, field 'target_dist': must sum to 1"),
+        (lambda: ips(SlotTarget(np.zeros((6, 2), int), np.full((6, 3), 0.5))), DataError, "must have shape (6, 2)"),
+        (lambda: ips(SlotTarget(np.zeros((6, 3)), np.full((6, 3), 1 / 3))), DataError, "items must be integers"),
     ],
 )
 def test_bad_inputs_name_the_culprit(call: Any, error: type[Exception], fragment: str) -> None:
     with pytest.raises(error) as info:
         call()
     assert fragment in str(info.value)
+
+
+def _slots(
+    items: dict[tuple[int, int], int] | None = None, probability: dict[tuple[int, int], float] | None = None
+) -> SlotTarget:
+    """The tiny target as a `SlotTarget` over every item, with some cells changed."""
+    target = SlotTarget.from_dense(_target())
+    changed_items, changed_probability = target.items.copy(), target.probability.copy()
+    for cell, item in (items or {}).items():
+        changed_items[cell] = item
+    for cell, value in (probability or {}).items():
+        changed_probability[cell] = value
+    return SlotTarget(changed_items, changed_probability)
 
 
 def _other_catalogue() -> ImpressionLog:
