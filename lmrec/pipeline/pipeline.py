@@ -190,6 +190,27 @@ class Pipeline:
 
     def recommend(self, query: Query) -> ItemList:
         """The shown list for one request, with `source`, `lift`, `propensity`, `explored`, `reason`."""
+        k, history, candidates, ordered, policy = self._pool(query)
+        shown = policy.select(ordered, k, policy.rng(query.request_id))
+        shown = shown.with_scores(candidates.scores[_positions_in(candidates, shown)])  # true relevance back
+        return shown.with_column(Columns.Reason, self._reasons(shown, history))
+
+    def slot_distribution(self, query: Query) -> tuple[ItemList, np.ndarray]:
+        """Everything the request could show, without drawing: the re-ranked pool the policy picks from
+        and P[i, j], the probability that pool item i is shown at slot j (what `recommend` logs as the
+        propensity of the item it shows there).
+
+        Returns:
+            pool: the re-ranked items (catalogue positions in `index`), on the relevance scale the
+                policy reads (the j-th item carries the pool's j-th highest relevance).
+            probabilities: (len(pool), min(k, len(pool))); columns sum to 1, rows to at most 1.
+        """
+        k, _, _, ordered, policy = self._pool(query)
+        return ordered, policy.slot_probabilities(ordered, k)
+
+    def _pool(self, query: Query) -> tuple[int, np.ndarray, ItemList, ItemList, Policy[Any]]:
+        """Candidates -> score -> rules -> re-rank for one request: k, the history, the scored
+        candidates, the re-ranked pool on the relevance scale, and the request's policy."""
         k = query.k or self.config.k
         user, history = self._history(query)
         scores = self.model.score_histories(Histories.from_lists([history], np.array([user])))[0]  # (I,)
@@ -203,10 +224,7 @@ class Pipeline:
         allowed = apply_rules(candidates, rules, self.facts, self.data)
         reranked = self.reranker.rerank(allowed, max(k, self.config.pool), self.facts, weights=query.weights)
         ordered = reranked.with_scores(np.sort(reranked.scores)[::-1])  # the re-ranked order, relevance scale
-        policy = self.policy_for(query.exploration)
-        shown = policy.select(ordered, k, policy.rng(query.request_id))
-        shown = shown.with_scores(candidates.scores[_positions_in(candidates, shown)])  # true relevance back
-        return shown.with_column(Columns.Reason, self._reasons(shown, history))
+        return k, history, candidates, ordered, self.policy_for(query.exploration)
 
     def policy_for(self, exploration: Mapping[str, Any] | None) -> Policy[Any]:
         """The policy a request's `exploration` asks for (the configured one when it asks nothing)."""

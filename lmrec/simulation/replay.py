@@ -1,0 +1,143 @@
+"""A pipeline's log and its replay: estimate a candidate pipeline from another one's impressions.
+
+A *pipeline log* is a table with one row per shown item (`PIPELINE_LOG_COLUMNS`): the request
+(`round`), its `user`, the slot (`position`, 0-based), the `item` shown (external ids, as in the
+catalogue), the `reward` it earned (a click: 0 or 1) and the `propensity` the logging pipeline gave
+it (`Pipeline.recommend` puts it in the `propensity` column). `pipeline_log` writes one from shown
+lists.
+
+`replay` asks a target pipeline, request by request, what it would have shown there: its
+`Pipeline.slot_distribution` for the request's user with as many slots as the request had. The
+result is the log as an `ImpressionLog` over the catalogue and the target as a `SlotTarget`, which is
+what the estimators of `lmrec.simulation.ope` take. The target is replayed as it is now: its model,
+its data (the user's history) and, for Thompson sampling or UCB, the Bayesian head as it stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lmrec.data.columns import Columns
+from lmrec.diagnostics import DataError
+from lmrec.itemlist import ItemList
+from lmrec.pipeline.pipeline import Pipeline, Query
+from lmrec.simulation.logs import ImpressionLog
+from lmrec.simulation.ope import SlotTarget
+
+#: The columns of a pipeline log, in order.
+PIPELINE_LOG_COLUMNS = ("round", "user", "position", "item", "reward", "propensity")
+
+
+def pipeline_log(
+    rounds: Sequence[str | int], users: Sequence[str], shown: Sequence[ItemList], rewards: Sequence[np.ndarray]
+) -> pd.DataFrame:
+    """The pipeline log of some requests: request t showed `shown[t]` (a `Pipeline.recommend`
+    result) to `users[t]`, whose slots earned `rewards[t]`, shape (len(shown[t]),)."""
+    frames = []
+    for round_, user, listed, reward in zip(rounds, users, shown, rewards, strict=True):
+        reward = np.asarray(reward, dtype=np.float64)
+        if reward.shape != (len(listed),):
+            raise DataError(f"needs one reward per shown item ({len(listed)})", field="reward", value=reward.shape)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "round": round_,
+                    "user": user,
+                    "position": np.arange(len(listed)),
+                    "item": listed.ids,
+                    "reward": reward,
+                    "propensity": listed.column(Columns.Propensity),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame({c: [] for c in PIPELINE_LOG_COLUMNS})
+    return pd.concat(frames, ignore_index=True)
+
+
+def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarget]:
+    """The log as an `ImpressionLog` over the target's catalogue, and the target's probability of
+    every pool item at every logged row's slot (module docstring).
+
+    Each round is one request: the round's user (their history in the target's data; an unknown
+    user gets the model's fallback), k = the round's slots, request id = the round.
+
+    Raises:
+        DataError: a missing column, an item the catalogue lacks, a bad position, or a request where
+            the target would fill fewer slots than were logged (it cannot be compared slot by slot).
+    """
+    missing = [c for c in PIPELINE_LOG_COLUMNS if c not in log.columns]
+    if missing:
+        raise DataError(
+            f"missing column(s) {missing}; a pipeline log has {list(PIPELINE_LOG_COLUMNS)}", field=missing[0]
+        )
+    item = target.data.items.index(log["item"].to_numpy())
+    unknown = np.flatnonzero(item < 0)
+    if len(unknown):
+        row = int(unknown[0])
+        raise DataError("is not in the target's catalogue", field="item", row=row, value=log["item"].iloc[row])
+    codes, labels = pd.factorize(log["round"], sort=False)
+    impressions = ImpressionLog(
+        round=codes,
+        position=log["position"].to_numpy(),
+        item=item,
+        reward=log["reward"].to_numpy(),
+        propensity=log["propensity"].to_numpy(),
+        n_items=target.data.n_items,
+        n_positions=max(int(log["position"].max()) + 1, 1) if len(log) else 1,
+    )
+    return impressions, _target_rows(target, log, impressions, labels)
+
+
+def _target_rows(target: Pipeline, log: pd.DataFrame, impressions: ImpressionLog, labels: pd.Index) -> SlotTarget:
+    """Each row's target pool and its probabilities at the row's slot, padded to the widest pool."""
+    codes = impressions.round
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(labels) + 1))  # rows of round r: order[starts[r]:starts[r+1]]
+    users = log["user"].to_numpy()
+    pools: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(log)
+    columns: list[np.ndarray] = [np.empty(0)] * len(log)
+    for code, label in enumerate(labels):
+        rows = order[starts[code] : starts[code + 1]]
+        slots = impressions.position[rows]
+        _check_round(users[rows], slots, rows, label)
+        query = Query(user_id=str(users[rows[0]]), k=int(slots.max()) + 1, request_id=str(label))
+        pool, probabilities = target.slot_distribution(query)  # (c, m)
+        filled, logged = probabilities.shape[1], int(slots.max()) + 1
+        if filled < logged:
+            raise DataError(
+                f"the target fills {filled} slots of this request, the log shows {logged}",
+                field="round",
+                row=int(rows[0]),
+                value=label,
+            )
+        for row, slot in zip(rows.tolist(), slots.tolist(), strict=True):
+            pools[row], columns[row] = pool.index, probabilities[:, slot]
+    width = max((len(p) for p in pools), default=0)
+    items = np.full((len(log), width), -1, dtype=np.int64)
+    probability = np.zeros((len(log), width))
+    for row, (pool_items, column) in enumerate(zip(pools, columns, strict=True)):
+        items[row, : len(pool_items)], probability[row, : len(column)] = pool_items, column
+    return SlotTarget(items, probability)
+
+
+def _check_round(users: np.ndarray, slots: np.ndarray, rows: np.ndarray, label: object) -> None:
+    """One user per request, and each slot of it logged once."""
+    other = np.flatnonzero(users != users[0])
+    if len(other):
+        raise DataError(
+            f"request {label!r} has rows of more than one user",
+            field="user",
+            row=int(rows[other[0]]),
+            value=users[other[0]],
+        )
+    seen, again = np.unique(slots, return_index=True)[1], np.ones(len(slots), dtype=bool)
+    again[seen] = False
+    if again.any():
+        at = int(np.argmax(again))
+        raise DataError(
+            f"request {label!r} logs this slot twice", field="position", row=int(rows[at]), value=int(slots[at])
+        )
