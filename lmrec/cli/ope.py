@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors_as_exit_codes, write_json
+from lmrec.cli.common import console, errors, errors_as_exit_codes, write_json
+from lmrec.diagnostics import ConfigError
 
 #: Columns of a generic impression log file (CSV, Parquet or JSON lines).
 LOG_COLUMNS = ("round", "position", "item", "reward", "propensity")
@@ -21,6 +22,25 @@ def ope_command(
         Path | None, typer.Option(help="A log of the target policy: its per-slot item mix is the target.", exists=True)
     ] = None,
     target: Annotated[str, typer.Option(help="`log` (the --target-log's mix) or `uniform`.")] = "log",
+    pipeline: Annotated[
+        Path | None,
+        typer.Option(
+            help="The target is this pipeline config (TOML or JSON), replayed on each logged request; "
+            "needs MODEL_DIR and --store or --data.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", help="--pipeline: the saved model the pipeline runs.", exists=True)
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="--pipeline: store URL or SQLite path of the data the model was trained on.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="--pipeline: the file or folder the model was trained on (else --store).")
+    ] = None,
+    format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the estimates here as JSON.")] = None,
     n_bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of rounds for the intervals.")] = 1000,
     tau: Annotated[float, typer.Option(min=0.0, help="Switch-DR: importance weights above this use the model.")] = 5.0,
@@ -33,46 +53,37 @@ def ope_command(
     integers). With --target-log, the target policy is that log's share of each item at each slot,
     and the target log's own mean reward is reported beside the estimates as the on-policy truth.
 
+    With --pipeline the target is a whole declared pipeline (another policy, re-ranker, retrievers
+    or model) and the log a pipeline log: columns round, user, position, item, reward, propensity,
+    with the catalogue's user and item ids and the propensity `Pipeline.recommend` gave each shown
+    item (`lmrec.simulation.replay.pipeline_log` writes one). Each logged request is replayed
+    through the target for its user, and the target's probability of every item at the logged
+    slot weighs the logged click. Items the logging pipeline could never show get no weight, so
+    a target that shows them is underestimated.
+
     Examples:
 
       lmrec ope --log obd/random/all/all.csv --target-log obd/bts/all/all.csv
 
       lmrec ope --log impressions.parquet --target uniform --output ope.json
-    """
-    import numpy as np
 
-    from lmrec.diagnostics import ConfigError
-    from lmrec.simulation.logs import context_free_policy
-    from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, OPEConfig, SwitchDR, estimate_all
+      lmrec ope --log shown.parquet --pipeline candidate.toml --model models/ease --store lmrec.db
+    """
+    from lmrec.simulation.ope import estimate_all
 
     with errors_as_exit_codes():
-        if target not in ("log", "uniform"):
-            raise ConfigError(f"unknown --target {target!r}; choose log or uniform")
-        if target == "log" and target_log is None:
-            raise ConfigError("--target log needs --target-log PATH (or use --target uniform)")
-        logged = read_log(log)
-        truth = None
-        if target == "uniform":
-            policy = np.full((logged.n_positions, logged.n_items), 1.0 / logged.n_items)
+        if pipeline is not None:
+            if target_log is not None or target != "log":
+                raise ConfigError("--pipeline is the target; drop --target and --target-log")
+            logged, target_dist, truth, described = _pipeline_target(log, pipeline, model_dir, store, data, format)
         else:
-            assert target_log is not None
-            on_policy = read_log(target_log)
-            if on_policy.n_items != logged.n_items or on_policy.n_positions != logged.n_positions:
-                raise ConfigError("the two logs have different items or slots")
-            policy = context_free_policy(on_policy, "frequency")
-            truth = float(on_policy.reward.mean())
-        target_dist = policy[logged.position]  # (n_rows, n_items)
-        shared = OPEConfig(n_bootstrap=n_bootstrap, seed=seed)
-        estimators: list[Estimator[Any]] = [
-            IPS(shared),
-            SNIPS(shared),
-            DR({"n_bootstrap": n_bootstrap, "seed": seed}),
-            SwitchDR({"n_bootstrap": n_bootstrap, "seed": seed, "tau": tau}),
-        ]
-        estimates = estimate_all(logged, target_dist, estimators=estimators)
+            if model_dir is not None or store is not None or data is not None or format is not None:
+                raise ConfigError("--model, --store, --data and --format only apply with --pipeline")
+            logged, target_dist, truth, described = _policy_target(log, target_log, target)
+        estimates = estimate_all(logged, target_dist, estimators=_estimators(n_bootstrap, seed, tau))
     payload: dict[str, Any] = {
         "log": str(log),
-        "target": str(target_log) if target == "log" else target,
+        "target": described,
         "rows": len(logged),
         "rounds": logged.n_rounds,
         "logged_reward": float(logged.reward.mean()),
@@ -86,30 +97,73 @@ def ope_command(
         last = f"{abs(e.value - truth) / truth:.3f}" if truth else f"{e.effective_sample_size:,.0f}"
         table.add_row(name, f"{e.value:.5f}", f"{e.low:.5f}-{e.high:.5f}", last)
     console.print(table)
+    console.print(f"the logging policy's own reward per slot: {payload['logged_reward']:.5f}")
     if truth is not None:
         console.print(f"on-policy truth (the target log's mean reward): {truth:.5f}")
     if output is not None:
         write_json(output, payload)
 
 
+def _policy_target(log: Path, target_log: Path | None, target: str) -> tuple[Any, Any, float | None, str]:
+    """A context-free target: uniform, or another log's per-slot item mix (and its mean reward)."""
+    import numpy as np
+
+    from lmrec.simulation.logs import context_free_policy
+
+    if target not in ("log", "uniform"):
+        raise ConfigError(f"unknown --target {target!r}; choose log or uniform")
+    if target == "log" and target_log is None:
+        raise ConfigError("--target log needs --target-log PATH (or use --target uniform, or --pipeline)")
+    logged = read_log(log)
+    if target == "uniform":
+        return logged, np.full((len(logged), logged.n_items), 1.0 / logged.n_items), None, target
+    assert target_log is not None
+    on_policy = read_log(target_log)
+    if on_policy.n_items != logged.n_items or on_policy.n_positions != logged.n_positions:
+        raise ConfigError("the two logs have different items or slots")
+    policy = context_free_policy(on_policy, "frequency")
+    return logged, policy[logged.position], float(on_policy.reward.mean()), str(target_log)
+
+
+def _pipeline_target(
+    log: Path, path: Path, model_dir: Path | None, store: str | None, data: Path | None, format: str | None
+) -> tuple[Any, Any, None, str]:
+    """A declared pipeline replayed on a pipeline log."""
+    from lmrec.cli.data_source import load_pipeline
+    from lmrec.simulation.replay import replay
+
+    if model_dir is None:
+        raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
+    runner = load_pipeline(path, model_dir, data, store, format)
+    frame = read_table(log)
+    with errors.status(f"replaying the logged requests through {path.name}"):
+        logged, target = replay(runner, frame)
+    return logged, target, None, str(path)
+
+
+def _estimators(n_bootstrap: int, seed: int, tau: float) -> list[Any]:
+    from lmrec.simulation.ope import DR, IPS, SNIPS, OPEConfig, SwitchDR
+
+    shared = OPEConfig(n_bootstrap=n_bootstrap, seed=seed)
+    return [
+        IPS(shared),
+        SNIPS(shared),
+        DR({"n_bootstrap": n_bootstrap, "seed": seed}),
+        SwitchDR({"n_bootstrap": n_bootstrap, "seed": seed, "tau": tau}),
+    ]
+
+
 def read_log(path: Path) -> Any:
     """An `ImpressionLog` from an Open Bandit file or a generic table (see `ope_command`)."""
     import pandas as pd
 
-    from lmrec.diagnostics import DataError, FormatError
+    from lmrec.diagnostics import DataError
     from lmrec.simulation.logs import ImpressionLog, read_open_bandit
 
     if path.suffix == ".csv" and "propensity_score" in pd.read_csv(path, nrows=0).columns:
         folder, policy, campaign = path.parents[2], path.parent.parent.name, path.parent.name
         return read_open_bandit(folder, policy, campaign)  # type: ignore[arg-type]
-    readers: dict[str, Callable[[Path], pd.DataFrame]] = {
-        ".csv": pd.read_csv,
-        ".parquet": pd.read_parquet,
-        ".jsonl": lambda p: pd.read_json(p, lines=True),
-    }
-    if path.suffix not in readers:
-        raise FormatError(f"an impression log must be .csv, .parquet or .jsonl, got {path.suffix!r}", source=str(path))
-    frame = readers[path.suffix](path)
+    frame = read_table(path)
     missing = [c for c in LOG_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {missing}", field=missing[0], source=str(path))
@@ -122,3 +176,19 @@ def read_log(path: Path) -> Any:
         n_items=int(frame["item"].max()) + 1,
         n_positions=int(frame["position"].max()) + 1,
     )
+
+
+def read_table(path: Path) -> Any:
+    """A CSV, Parquet or JSON-lines file as a DataFrame."""
+    import pandas as pd
+
+    from lmrec.diagnostics import FormatError
+
+    readers: dict[str, Callable[[Path], pd.DataFrame]] = {
+        ".csv": pd.read_csv,
+        ".parquet": pd.read_parquet,
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+    }
+    if path.suffix not in readers:
+        raise FormatError(f"an impression log must be .csv, .parquet or .jsonl, got {path.suffix!r}", source=str(path))
+    return readers[path.suffix](path)

@@ -141,27 +141,10 @@ def _through_pipeline(
     path: Path, model_dir: Path, query: Query, data: Path | None, store: str | None, format: str | None
 ) -> tuple[ItemList, str]:
     """The shown list of one request through the pipeline declared in `path`, and its title."""
-    from lmrec.cli.data_source import load_data
-    from lmrec.diagnostics import ConfigError
-    from lmrec.models import load_model
-    from lmrec.pipeline.pipeline import Pipeline, PipelineConfig
+    from lmrec.cli.data_source import load_pipeline
 
-    config = PipelineConfig.from_file(path)
-    model = load_model(model_dir)
-    with errors.status("reading the data the model was trained on"):
-        dataset = load_data(data, store, format)
-    if dataset.items != model.items:
-        raise ConfigError(
-            f"the model in {model_dir} knows {len(model.items):,} items but the data has {dataset.n_items:,} "
-            "(or others); a pipeline needs the data the model was trained on: retrain with `lmrec train`"
-        )
-    vectors = None
-    if config.needs_item_vectors():
-        from lmrec.encoders import EncoderConfig, embed_texts
-
-        with errors.status(f"embedding {dataset.n_items:,} item texts for the pipeline's stages"):
-            vectors = embed_texts(dataset.item_text(), EncoderConfig())
-    runner = Pipeline(config, model, dataset, vectors)
+    runner = load_pipeline(path, model_dir, data, store, format)
+    model, dataset = runner.model, runner.data
     shown = runner.recommend(query)
     titles = dataset.item_table[Columns.Title].to_numpy()[shown.index]
     policy = runner.policy_for(query.exploration).name

@@ -6,7 +6,9 @@ import json
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from lmrec.data.store import Store
 from lmrec.data.synthetic import ShopConfig, generate_shop, write_shop
 from lmrec.models import load_model
 from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
+from lmrec.simulation.replay import pipeline_log, replay
 
 runner = CliRunner()
 
@@ -191,3 +194,41 @@ def test_pipeline_refuses_other_data_and_seen_items(tmp_path: Path, shop: tuple[
     assert code == 2 and "never shows" in out
     code, out = recommend(str(model_dir), "--user", "u01", "--data", str(other))
     assert code == 2 and "only apply with --pipeline" in out
+
+
+def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, shop: tuple[str, Path, Dataset]) -> None:
+    """The exploring pipeline's own log, replayed through its own config, gives every row weight 1
+    (IPS is the logged mean reward); replayed through the greedy one, the estimate weighs only the
+    rows greedy would have shown."""
+    store, model_dir, data = shop
+    exploring, greedy = tmp_path / "exploring.toml", tmp_path / "greedy.toml"
+    exploring.write_text(EXPLORING)
+    greedy.write_text(GREEDY.replace("k = 5", "k = 4"))
+    logging = Pipeline(PipelineConfig.from_file(exploring), load_model(model_dir), data)
+    rng = np.random.default_rng(0)
+    users = [str(u) for u in data.users.ids[:60]]
+    shown = [logging.recommend(Query(user_id=u, k=4, request_id=f"r{t}")) for t, u in enumerate(users)]
+    rewards = [(rng.random(len(s)) < 0.2).astype(float) for s in shown]
+    log = pipeline_log([f"r{t}" for t in range(len(users))], users, shown, rewards)
+    log.to_parquet(tmp_path / "log.parquet")
+
+    def ope(config: Path, output: Path) -> dict[str, Any]:
+        args = ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(config), "--model", str(model_dir)]
+        result = runner.invoke(app, [*args, "--store", store, "--output", str(output), "--n-bootstrap", "50"])
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(output.read_text()))
+
+    own = ope(exploring, tmp_path / "own.json")
+    assert own["estimators"]["ips"]["value"] == pytest.approx(log["reward"].mean(), rel=1e-12)
+    assert own["rows"] == len(log) and own["rounds"] == len(users)
+    other = ope(greedy, tmp_path / "greedy.json")
+    assert other["target"] == str(greedy)
+    _, target = replay(Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data), log)
+    weights = target.logged(replay(logging, log)[0]) / log["propensity"].to_numpy()
+    expected = float((weights * log["reward"].to_numpy()).mean())
+    assert other["estimators"]["ips"]["value"] == pytest.approx(expected, rel=1e-12)
+
+    result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(greedy)])
+    assert result.exit_code != 0 and "--pipeline needs --model" in result.output
+    result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--model", str(model_dir)])
+    assert result.exit_code != 0 and "only apply with --pipeline" in result.output
