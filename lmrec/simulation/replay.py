@@ -63,7 +63,8 @@ def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarg
     every pool item at every logged row's slot (module docstring).
 
     Each round is one request: the round's user (their history in the target's data; an unknown
-    user gets the model's fallback), k = the round's slots, request id = the round.
+    user gets the model's fallback), k = the round's slots, request id = the round. Probabilities
+    involve no draws, so requests of one user with the same number of slots are replayed once.
 
     Raises:
         DataError: a missing column, an item the catalogue lacks, a bad position, or a request where
@@ -100,12 +101,15 @@ def _target_rows(target: Pipeline, log: pd.DataFrame, impressions: ImpressionLog
     users = log["user"].to_numpy()
     pools: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(log)
     columns: list[np.ndarray] = [np.empty(0)] * len(log)
+    replayed: dict[tuple[str, int], tuple[ItemList, np.ndarray]] = {}  # no draws: one per user and k
     for code, label in enumerate(labels):
         rows = order[starts[code] : starts[code + 1]]
         slots = impressions.position[rows]
         _check_round(users[rows], slots, rows, label)
-        query = Query(user_id=str(users[rows[0]]), k=int(slots.max()) + 1, request_id=str(label))
-        pool, probabilities = target.slot_distribution(query)  # (c, m)
+        key = (str(users[rows[0]]), int(slots.max()) + 1)
+        if key not in replayed:
+            replayed[key] = target.slot_distribution(Query(user_id=key[0], k=key[1], request_id=str(label)))
+        pool, probabilities = replayed[key]  # (c, m)
         filled, logged = probabilities.shape[1], int(slots.max()) + 1
         if filled < logged:
             raise DataError(

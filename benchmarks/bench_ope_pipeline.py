@@ -1,0 +1,198 @@
+"""Whole pipelines estimated from another pipeline's log, against a shop world's exact values.
+
+What `lmrec ope --pipeline` does, checked where the truth is known. Protocol (the synthetic shop
+world at its defaults, read at round 0):
+- the recommender: EASE fitted on the world's history; item text vectors by the bundled encoder;
+- logging pipeline: the model's top 200 and 20 trending items, relevance order, a pool of 30, and
+  softmax (Plackett-Luce) sampling of 10 slots at temperature 0.05 over the pool's relevance;
+- a log: R requests, users uniformly with replacement, each list drawn by `Pipeline.recommend`
+  (request id = the request's number), clicks by the world's position-based model (examination of
+  the slot x the user's true attraction), written by `pipeline_log`;
+- targets, each replayed on the log by `replay` (`lmrec.simulation.replay`): greedy; epsilon-greedy
+  0.1; softmax at 0.02; MMR diversity at its default weight, greedy; a pool of 10; and item-kNN
+  greedy (another model: its items may lie outside anything the logging pipeline shows);
+- truth: each target's exact expected clicks per logged slot, the mean over the log's rows of
+  sum_i P[i, j] x examination(j) x attraction(user, i) (P from `Pipeline.slot_distribution`);
+- blind mass: the mean share of a target's slot probability on items the logging pipeline gives
+  probability 0 at that slot; no importance weight can see it, so IPS and SNIPS miss that part;
+- seeds: each seed a new log and bootstrap; per target and estimator the mean and largest relative
+  error and the share of seeds whose 95% interval covers the truth.
+
+    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100]
+
+Writes benchmarks/results/ope_pipeline.json and the README's ope-pipeline section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+from common import replace_readme_section, write_results
+
+from lmrec.encoders import EncoderConfig, embed_texts
+from lmrec.models import create_model
+from lmrec.pipeline.pipeline import Pipeline, Query
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, SwitchDR, estimate_all
+from lmrec.simulation.replay import pipeline_log, replay
+from lmrec.simulation.worlds import ShopWorld
+
+K = 10
+BASE: dict[str, Any] = {
+    "retrievers": [{"kind": "model", "n": 200}, {"kind": "trending", "n": 20}],
+    "reranker": {"name": "relevance"},
+    "pool": 30,
+    "rules": {"exclude_unavailable": False},
+    "explain": "none",
+}
+LOGGING = {**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.05}}}
+#: name -> (pipeline config, model); the model is EASE unless named.
+TARGETS: dict[str, tuple[dict[str, Any], str]] = {
+    "greedy": ({**BASE, "policy": {"name": "greedy"}}, "ease"),
+    "epsilon 0.1": ({**BASE, "policy": {"name": "epsilon", "config": {"epsilon": 0.1}}}, "ease"),
+    "softmax T=0.02": ({**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.02}}}, "ease"),
+    "mmr, greedy": ({**BASE, "reranker": {"name": "mmr"}, "policy": {"name": "greedy"}}, "ease"),
+    "pool 10": ({**LOGGING, "pool": 10}, "ease"),
+    "item-kNN, greedy": ({**BASE, "policy": {"name": "greedy"}}, "itemknn"),
+}
+LABELS = {"ips": "IPS", "snips": "SNIPS", "dr": "DR", "switch_dr": "Switch-DR"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20, help="logs drawn")
+    parser.add_argument("--rounds", type=int, default=20_000, help="requests per log")
+    parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples per interval")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    world = ShopWorld.build({"horizon": 1, "seed": 0})
+    data = world.history
+    vectors = embed_texts(data.item_text(), EncoderConfig())
+    models = {name: create_model(name).fit(data) for name in ("ease", "itemknn")}
+    logging = Pipeline(LOGGING, models["ease"], data, vectors)
+    targets = {name: Pipeline(config, models[model], data, vectors) for name, (config, model) in TARGETS.items()}
+    attraction = world.attraction_rows(np.arange(world.n_users), 0)  # (U, I)
+    exam = world.examination_probability(np.arange(K))  # (K,)
+    user_ids = data.users.ids[world.user_rows]  # (U,)
+    print(
+        f"shop world: {world.n_users:,} users, {world.n_items:,} items; set up in {time.perf_counter() - started:.0f}s"
+    )
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {t: {e: [] for e in LABELS} for t in TARGETS}
+    blind: dict[str, list[float]] = {t: [] for t in TARGETS}
+    logged_ctr = []
+    for seed in range(args.seeds):
+        tick = time.perf_counter()
+        log, users = draw_log(logging, world, user_ids, attraction, exam, args.rounds, seed)
+        logged_ctr.append(float(log["reward"].mean()))
+        impressions, own = replay(logging, log)
+        for name, pipeline in targets.items():
+            _, target = replay(pipeline, log)
+            truth = float(((target.probability * target.at(attraction[users[impressions.round]])).sum(1)).dot(
+                exam[impressions.position]
+            ) / len(impressions))  # fmt: skip
+            blind[name].append(blind_mass(target, own))
+            estimators: list[Estimator[Any]] = [
+                IPS({"n_bootstrap": args.bootstrap, "seed": seed}),
+                SNIPS({"n_bootstrap": args.bootstrap, "seed": seed}),
+                DR({"n_bootstrap": args.bootstrap, "seed": seed}),
+                SwitchDR({"n_bootstrap": args.bootstrap, "seed": seed}),
+            ]
+            for e in estimate_all(impressions, target, estimators=estimators).values():
+                runs[name][e.estimator].append(
+                    {"truth": truth, "value": e.value, "low": e.low, "high": e.high, "std_error": e.std_error}
+                )
+        worst = max(abs(r["snips"][-1]["value"] / r["snips"][-1]["truth"] - 1) for r in runs.values())
+        print(f"  seed {seed}: {time.perf_counter() - tick:.0f}s, largest SNIPS error {worst:.1%}", flush=True)
+    result = {
+        "settings": {**vars(args), "k": K, "logging": LOGGING, "targets": TARGETS},
+        "world": world.describe(),
+        "logged_ctr_per_slot": float(np.mean(logged_ctr)),
+        "seconds": round(time.perf_counter() - started, 1),
+        "targets": {
+            name: {
+                "truth": float(np.mean([r["truth"] for r in runs[name]["ips"]])),
+                "blind_mass": float(np.mean(blind[name])),
+                "estimators": {e: summarise(records) for e, records in runs[name].items()},
+            }
+            for name in TARGETS
+        },
+    }
+    path = write_results("ope_pipeline", result)
+    replace_readme_section("ope-pipeline", readme_section(result))
+    print(readme_section(result))
+    print(f"wrote {path}")
+
+
+def draw_log(
+    logging: Pipeline,
+    world: ShopWorld,
+    user_ids: np.ndarray,
+    attraction: np.ndarray,
+    exam: np.ndarray,
+    rounds: int,
+    seed: int,
+) -> tuple[Any, np.ndarray]:
+    """One log of the logging pipeline, and each request's world user (U,) in request order."""
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, world.n_users, rounds)
+    shown, rewards = [], []
+    for t, user in enumerate(users.tolist()):
+        listed = logging.recommend(Query(user_id=str(user_ids[user]), k=K, request_id=f"{seed}-{t}"))
+        shown.append(listed)
+        rewards.append((rng.random(len(listed)) < exam[: len(listed)] * attraction[user, listed.index]).astype(float))
+    requests = [f"{seed}-{t}" for t in range(rounds)]
+    return pipeline_log(requests, [str(user_ids[u]) for u in users], shown, rewards), users
+
+
+def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> float:
+    """Mean share of the target's probability, per row, on items the logging policy never shows there."""
+    total = 0.0
+    for start in range(0, len(target.items), chunk):
+        rows = slice(start, start + chunk)
+        reachable = np.where(logging.probability[rows] > 0, logging.items[rows], -2)  # (n, c_l)
+        seen = (target.items[rows][:, :, None] == reachable[:, None, :]).any(axis=2)  # (n, c_t)
+        total += float(np.where(seen, 0.0, target.probability[rows]).sum())
+    return total / len(target.items)
+
+
+def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
+    errors = np.array([abs(r["value"] / r["truth"] - 1) for r in records])
+    signed = np.array([r["value"] / r["truth"] - 1 for r in records])
+    covered = [r["low"] <= r["truth"] <= r["high"] for r in records]
+    return {
+        "mean_relative_error": float(errors.mean()),
+        "max_relative_error": float(errors.max()),
+        "mean_signed_error": float(signed.mean()),
+        "coverage": float(np.mean(covered)),
+        "seeds": records,
+    }
+
+
+def readme_section(result: dict[str, Any]) -> str:
+    s = result["settings"]
+    lines = [
+        f"Whole pipelines estimated from one pipeline's log in the shop world ({result['world']['users']:,} users, "
+        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py`): the logging pipeline "
+        f"draws {s['k']} of a re-ranked pool of 30 by softmax at temperature 0.05 for {s['rounds']:,} requests "
+        f"per log ({result['logged_ctr_per_slot']:.4f} clicks per slot); each target is replayed on the log with "
+        f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and "
+        f"bootstrap ({s['bootstrap']} resamples of the requests). Each cell: mean relative error (largest of the "
+        "seeds) · share of seeds whose 95% interval covers the truth. *Blind* is the share of the target's "
+        "probability on items the logging pipeline never shows at that slot, which no weight can see.",
+        "",
+        "| target | true value | " + " | ".join(LABELS.values()) + " | blind |",
+        "|---" * (len(LABELS) + 3) + "|",
+    ]
+    for name, target in result["targets"].items():
+        cells = [
+            f"{e['mean_relative_error']:.1%} ({e['max_relative_error']:.1%}) · {e['coverage']:.0%}"
+            for e in target["estimators"].values()
+        ]
+        lines.append(f"| {name} | {target['truth']:.4f} | " + " | ".join(cells) + f" | {target['blind_mass']:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
