@@ -31,6 +31,7 @@ SCRIPTS = (
     "bench_import.py",
     "bench_ope_open_bandit.py",
     "bench_ope_simulator.py",
+    "bench_ope_pipeline.py",
 )
 
 
