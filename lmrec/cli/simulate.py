@@ -27,9 +27,10 @@ def simulate_command(
         typer.Option("--policy", "-p", help="Policy name (repeat to compare), or `all` for every one."),
     ] = None,
     pipeline: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            help="Also run this pipeline config (TOML or JSON) request by request, as `pipeline-POLICY`.",
+            help="Also run this pipeline config (TOML or JSON) request by request, as `pipeline-POLICY` "
+            "(repeat to compare; as `pipeline-FILE` where two have one policy).",
             exists=True,
             dir_okay=False,
         ),
@@ -74,10 +75,11 @@ def simulate_command(
     new_items, diversity, ...) and `vs_greedy` -> name -> lift and ratios against greedy.
 
     --pipeline runs a whole declared pipeline (the object `lmrec recommend --pipeline` runs) beside
-    them, on the same users and random numbers, under the name `pipeline-POLICY`: its model is --model
-    fitted on the world's history, its item vectors (when a stage needs them) the agent's. It serves
-    one request at a time and learns after each, so it is far slower than the batched policies
-    (milliseconds per request): give it thousands of rounds, not 100,000.
+    them, on the same users and random numbers, under the name `pipeline-POLICY` (`pipeline-FILE`,
+    the file's name without its suffix, where two pipelines have the same policy): its model is
+    --model fitted on the world's history, its item vectors (when a stage needs them) the agent's.
+    It serves one request at a time and learns after each, so it is far slower than the batched
+    policies (milliseconds per request): give it thousands of rounds, not 100,000.
 
     Examples:
 
@@ -86,6 +88,8 @@ def simulate_command(
       lmrec simulate --data ../shared/data/ml-1m --policy all --rounds 100000 --seed 0 --output ml1m.json
 
       lmrec simulate --world shop --policy greedy --pipeline pipeline.toml --rounds 5000 --output sim.json
+
+      lmrec simulate --world shop --pipeline deployed.toml --pipeline candidate.toml --rounds 5000 --output sim.json
     """
     from lmrec.diagnostics import ConfigError
     from lmrec.simulation.agents import Agent
@@ -93,10 +97,10 @@ def simulate_command(
     from lmrec.simulation.simulator import DEFAULT_POLICY_CONFIGS, compare_policies, policy_names, simulation_config
 
     with errors_as_exit_codes():
-        if not policy and pipeline is None:
+        if not policy and not pipeline:
             raise ConfigError("give --policy, --pipeline or both")
         names = policy_names(policy) if policy else []
-        declared = _pipeline_config(pipeline)
+        declared = _pipeline_configs(pipeline or [], names)
         scoped = _scoped(parse_settings(config, set_), names)
         logged = {"log": True} if log_dir is not None else {}
         sim = simulation_config(
@@ -108,7 +112,7 @@ def simulate_command(
             data, world, format, {"horizon": rounds, "seed": seed, "drift": drift, "max_users": max_users},
             new_share, shop_users, shop_items, scoped["world"],
         )  # fmt: skip
-        if names or (declared is not None and declared.needs_item_vectors()):
+        if names or any(d.needs_item_vectors() for _, d in declared.values()):
             with errors.status("fitting the recommender on the world's history"):
                 agent.fit(the_world)
         configs = {n: {**DEFAULT_POLICY_CONFIGS.get(n, {}), **scoped[n]} for n in names}
@@ -122,11 +126,15 @@ def simulate_command(
         if names:
             with errors.status(f"simulating {len(names)} policies x {rounds:,} requests"):
                 results = compare_policies(the_world, agent, configs, sim)
-        settings = {"simulation": sim.model_dump(mode="json"), "agent": agent.config.model_dump(mode="json")}
-        if declared is not None:
-            name, results[name] = _run_pipeline(declared, the_world, agent, sim)
-            configs[name] = declared.model_dump(mode="json")
-            settings["pipeline"] = {"file": str(pipeline), "name": name}
+        settings: dict[str, Any] = {
+            "simulation": sim.model_dump(mode="json"),
+            "agent": agent.config.model_dump(mode="json"),
+        }
+        for name, (_, declaration) in declared.items():
+            results[name] = _run_pipeline(declaration, name, the_world, agent, sim)
+            configs[name] = declaration.model_dump(mode="json")
+        if declared:
+            settings["pipelines"] = [{"file": str(path), "name": name} for name, (path, _) in declared.items()]
         payload = simulation_report(results, world=the_world.describe(), settings=settings, policy_configs=configs)
     write_json(output, payload)
     if log_dir is not None:
@@ -137,30 +145,39 @@ def simulate_command(
     console.print(f"results written to {output} and {picture}")
 
 
-def _pipeline_config(path: Path | None) -> PipelineConfig | None:
+def _pipeline_configs(paths: list[Path], policies: list[str]) -> dict[str, tuple[Path, PipelineConfig]]:
+    """Each --pipeline file's config under its run's name: `pipeline-POLICY`, or `pipeline-FILE` where
+    two files declare the same policy."""
+    from lmrec.diagnostics import ConfigError
     from lmrec.pipeline.pipeline import PipelineConfig
+    from lmrec.simulation.pipeline_loop import pipeline_name
 
-    return PipelineConfig.from_file(path) if path is not None else None
+    configs = [PipelineConfig.from_file(path) for path in paths]
+    names = [pipeline_name(c) for c in configs]
+    if len(set(names)) < len(names):
+        names = [f"pipeline-{path.stem}" for path in paths]
+    if len(set(names)) < len(names) or set(names) & set(policies):
+        raise ConfigError(f"two runs would share a name ({', '.join(names)}); give the pipeline files distinct names")
+    return {name: (path, config) for name, path, config in zip(names, paths, configs, strict=True)}
 
 
 def _run_pipeline(
-    declared: PipelineConfig, world: World, agent: Agent, sim: SimulationConfig
-) -> tuple[str, SimulationResult]:
+    declared: PipelineConfig, name: str, world: World, agent: Agent, sim: SimulationConfig
+) -> SimulationResult:
     """The pipeline's run, with --model fitted on the world's history and the agent's item vectors."""
     from lmrec.diagnostics import ConfigError
-    from lmrec.simulation.pipeline_loop import pipeline_name, simulate_pipeline, world_pipeline
+    from lmrec.simulation.pipeline_loop import simulate_pipeline, world_pipeline
 
     vectors = None
     if declared.needs_item_vectors():
         vectors = agent.vectors
         if vectors.shape[1] == 0:
             raise ConfigError("the pipeline's stages need item vectors, and --item-vectors none gives none")
-    name = pipeline_name(declared)
     cfg = agent.config
-    with errors.status(f"fitting {cfg.ranker} for the pipeline on the world's history"):
+    with errors.status(f"fitting {cfg.ranker} for {name} on the world's history"):
         runnable = world_pipeline(world, declared, ranker=cfg.ranker, ranker_config=cfg.ranker_config, vectors=vectors)
     with errors.status(f"running {name}, one request at a time ({sim.rounds:,} requests)"):
-        return name, simulate_pipeline(world, runnable, sim, name=name)
+        return simulate_pipeline(world, runnable, sim, name=name)
 
 
 def _write_logs(folder: Path, results: dict[str, Any]) -> None:

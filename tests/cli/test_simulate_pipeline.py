@@ -50,7 +50,7 @@ def test_pipeline_runs_beside_the_policies_in_the_same_report(tmp_path: Path) ->
     assert piped["oracle_reward"] == greedy["oracle_reward"]  # the same users, clock and truth
     assert piped["rounds"] == 400 and piped["item_impressions"] == 400 * 5
     assert piped["config"]["policy"] == {"name": "epsilon", "config": {"epsilon": 0.1}}  # the whole declaration
-    assert payload["settings"]["pipeline"] == {"file": str(config), "name": "pipeline-epsilon"}
+    assert payload["settings"]["pipelines"] == [{"file": str(config), "name": "pipeline-epsilon"}]
     assert "clicks_lift" in payload["vs_greedy"]["pipeline-epsilon"]
     assert "pipeline-epsilon" in output
     log = np.load(logs / "pipeline-epsilon.npz")
@@ -70,3 +70,26 @@ def test_pipeline_alone_and_missing_choices(tmp_path: Path) -> None:
     config.write_text(json.dumps({"pool": 0}))
     code, output = simulate(*SMALL_SHOP, *FAST, "--pipeline", str(config), "--output", str(out))
     assert code == 64 and "pool" in output
+
+
+def test_several_pipelines_side_by_side(tmp_path: Path) -> None:
+    """Two pipelines with one policy are told apart by their files; each is its own run."""
+    diverse, plain = tmp_path / "diverse.toml", tmp_path / "plain.toml"
+    diverse.write_text(PIPELINE)
+    plain.write_text(PIPELINE.replace('name = "mmr"\nconfig.weights = { diversity = 0.3 }', 'name = "relevance"'))
+    out = tmp_path / "sim.json"
+    code, output = simulate(
+        *SMALL_SHOP, *FAST, "--pipeline", str(diverse), "--pipeline", str(plain), "--output", str(out)
+    )
+    assert code == 0, output
+    payload = json.loads(out.read_text())
+    assert list(payload["policies"]) == ["pipeline-diverse", "pipeline-plain"]
+    runs = payload["policies"]
+    assert runs["pipeline-diverse"]["config"]["reranker"]["name"] == "mmr"
+    assert runs["pipeline-plain"]["config"]["reranker"]["name"] == "relevance"
+    assert runs["pipeline-diverse"]["diversity"] > runs["pipeline-plain"]["diversity"]  # what MMR is for
+    assert [p["name"] for p in payload["settings"]["pipelines"]] == ["pipeline-diverse", "pipeline-plain"]
+    code, output = simulate(
+        *SMALL_SHOP, *FAST, "--pipeline", str(plain), "--pipeline", str(plain), "--output", str(out)
+    )
+    assert code == 64 and "share a name" in output
