@@ -88,7 +88,7 @@ def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarg
         reward=log["reward"].to_numpy(),
         propensity=log["propensity"].to_numpy(),
         n_items=target.data.n_items,
-        n_positions=max(int(log["position"].max()) + 1, 1) if len(log) else 1,
+        n_positions=int(log["position"].max()) + 1 if len(log) else 1,
     )
     return impressions, _target_rows(target, log, impressions, labels)
 
@@ -106,14 +106,13 @@ def _target_rows(target: Pipeline, log: pd.DataFrame, impressions: ImpressionLog
         rows = order[starts[code] : starts[code + 1]]
         slots = impressions.position[rows]
         _check_round(users[rows], slots, rows, label)
-        key = (str(users[rows[0]]), int(slots.max()) + 1)
-        if key not in replayed:
-            replayed[key] = target.slot_distribution(Query(user_id=key[0], k=key[1], request_id=str(label)))
-        pool, probabilities = replayed[key]  # (c, m)
-        filled, logged = probabilities.shape[1], int(slots.max()) + 1
-        if filled < logged:
+        user, k = str(users[rows[0]]), int(slots.max()) + 1
+        if (user, k) not in replayed:
+            replayed[user, k] = target.slot_distribution(Query(user_id=user, k=k, request_id=str(label)))
+        pool, probabilities = replayed[user, k]  # (c, m)
+        if probabilities.shape[1] < k:
             raise DataError(
-                f"the target fills {filled} slots of this request, the log shows {logged}",
+                f"the target fills {probabilities.shape[1]} slots of this request, the log shows {k}",
                 field="round",
                 row=int(rows[0]),
                 value=label,
