@@ -35,8 +35,8 @@ from common import replace_readme_section, write_results
 from lmrec.encoders import EncoderConfig, embed_texts
 from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
-from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, SwitchDR, estimate_all
-from lmrec.simulation.replay import pipeline_log, replay
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SwitchDR, estimate_all
+from lmrec.simulation.replay import blind_mass, pipeline_log, replay
 from lmrec.simulation.worlds import ShopWorld
 
 K = 10
@@ -144,17 +144,6 @@ def draw_log(
         rewards.append((rng.random(len(listed)) < exam[: len(listed)] * attraction[user, listed.index]).astype(float))
     requests = [f"{seed}-{t}" for t in range(rounds)]
     return pipeline_log(requests, [str(user_ids[u]) for u in users], shown, rewards), users
-
-
-def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> float:
-    """Mean share of the target's probability, per row, on items the logging policy never shows there."""
-    total = 0.0
-    for start in range(0, len(target.items), chunk):
-        rows = slice(start, start + chunk)
-        reachable = np.where(logging.probability[rows] > 0, logging.items[rows], -2)  # (n, c_l)
-        seen = (target.items[rows][:, :, None] == reachable[:, None, :]).any(axis=2)  # (n, c_t)
-        total += float(np.where(seen, 0.0, target.probability[rows]).sum())
-    return total / len(target.items)
 
 
 def summarise(records: list[dict[str, float]]) -> dict[str, Any]:

@@ -31,6 +31,15 @@ def ope_command(
             dir_okay=False,
         ),
     ] = None,
+    logging_pipeline: Annotated[
+        Path | None,
+        typer.Option(
+            help="--pipeline: the config that wrote the log, replayed too, to measure how much of the "
+            "target's probability falls on items it never shows (no estimator sees those).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     model_dir: Annotated[
         Path | None, typer.Option("--model", help="--pipeline: the saved model the pipeline runs.", exists=True)
     ] = None,
@@ -59,7 +68,8 @@ def ope_command(
     item (`lmrec.simulation.replay.pipeline_log` writes one). Each logged request is replayed
     through the target for its user, and the target's probability of every item at the logged
     slot weighs the logged click. Items the logging pipeline could never show get no weight, so
-    a target that shows them is underestimated.
+    a target that shows them is underestimated; --logging-pipeline (the config that wrote the log,
+    over the same model and data) reports that share as `blind_mass`.
 
     Examples:
 
@@ -68,6 +78,8 @@ def ope_command(
       lmrec ope --log impressions.parquet --target uniform --output ope.json
 
       lmrec ope --log shown.parquet --pipeline candidate.toml --model models/ease --store lmrec.db
+
+      lmrec ope --log shown.parquet --pipeline new.toml --logging-pipeline live.toml --model m/ease --store lmrec.db
     """
     from lmrec.simulation.ope import estimate_all
 
@@ -75,11 +87,16 @@ def ope_command(
         if pipeline is not None:
             if target_log is not None or target != "log":
                 raise ConfigError("--pipeline is the target; drop --target and --target-log")
-            logged, target_dist, truth, described = _pipeline_target(log, pipeline, model_dir, store, data, format)
+            loaded = (model_dir, store, data, format)
+            logged, target_dist, blind = _pipeline_target(log, pipeline, logging_pipeline, *loaded)
+            truth, described = None, str(pipeline)
         else:
-            if model_dir is not None or store is not None or data is not None or format is not None:
-                raise ConfigError("--model, --store, --data and --format only apply with --pipeline")
+            if any(o is not None for o in (logging_pipeline, model_dir, store, data, format)):
+                raise ConfigError(
+                    "--logging-pipeline, --model, --store, --data and --format only apply with --pipeline"
+                )
             logged, target_dist, truth, described = _policy_target(log, target_log, target)
+            blind = None
         estimates = estimate_all(logged, target_dist, estimators=_estimators(n_bootstrap, seed, tau))
     payload: dict[str, Any] = {
         "log": str(log),
@@ -88,6 +105,7 @@ def ope_command(
         "rounds": logged.n_rounds,
         "logged_reward": float(logged.reward.mean()),
         "truth": truth,
+        "blind_mass": blind,
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
     table = Table(title="estimated reward per slot of the target policy (95% bootstrap interval)", show_edge=False)
@@ -100,6 +118,11 @@ def ope_command(
     console.print(f"the logging policy's own reward per slot: {payload['logged_reward']:.5f}")
     if truth is not None:
         console.print(f"on-policy truth (the target log's mean reward): {truth:.5f}")
+    if blind is not None:
+        console.print(
+            f"{blind:.1%} of the target's slot probability falls on items the logging pipeline never shows "
+            "there; no estimator sees what they would earn"
+        )
     if output is not None:
         write_json(output, payload)
 
@@ -126,11 +149,17 @@ def _policy_target(log: Path, target_log: Path | None, target: str) -> tuple[Any
 
 
 def _pipeline_target(
-    log: Path, path: Path, model_dir: Path | None, store: str | None, data: Path | None, format: str | None
-) -> tuple[Any, Any, None, str]:
-    """A declared pipeline replayed on a pipeline log."""
+    log: Path,
+    path: Path,
+    logging_path: Path | None,
+    model_dir: Path | None,
+    store: str | None,
+    data: Path | None,
+    format: str | None,
+) -> tuple[Any, Any, float | None]:
+    """A declared pipeline replayed on a pipeline log, and its blind mass when the logging config is given."""
     from lmrec.cli.data_source import load_pipeline
-    from lmrec.simulation.replay import replay
+    from lmrec.simulation.replay import blind_mass, replay
 
     if model_dir is None:
         raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
@@ -138,7 +167,12 @@ def _pipeline_target(
     frame = read_table(log)
     with errors.status(f"replaying the logged requests through {path.name}"):
         logged, target = replay(runner, frame)
-    return logged, target, None, str(path)
+    if logging_path is None:
+        return logged, target, None
+    deployed = load_pipeline(logging_path, model_dir, data, store, format)
+    with errors.status(f"replaying the logged requests through {logging_path.name}"):
+        _, logging = replay(deployed, frame)
+    return logged, target, blind_mass(target, logging)
 
 
 def _estimators(n_bootstrap: int, seed: int, tau: float) -> list[Any]:

@@ -11,6 +11,10 @@ lists.
 result is the log as an `ImpressionLog` over the catalogue and the target as a `SlotTarget`, which is
 what the estimators of `lmrec.simulation.ope` take. The target is replayed as it is now: its model,
 its data (the user's history) and, for Thompson sampling or UCB, the Bayesian head as it stands.
+
+No importance weight sees an item the logging pipeline never shows at a slot, so the estimators miss
+whatever a target earns there. Replaying the logging pipeline too measures that share:
+`blind_mass(target, logging)`.
 """
 
 from __future__ import annotations
@@ -144,3 +148,18 @@ def _check_round(users: np.ndarray, slots: np.ndarray, rows: np.ndarray, label: 
         raise DataError(
             f"request {label!r} logs this slot twice", field="position", row=int(rows[at]), value=int(slots[at])
         )
+
+
+def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> float:
+    """Mean share, over the log's rows, of the target's probability on items the logging policy gives
+    probability 0 at that row's slot (both replayed on the same log): the part of the target no
+    importance weight can see."""
+    if target.items.shape[0] != logging.items.shape[0]:
+        raise DataError("the two targets must be replayed on the same log", field="rows", value=logging.items.shape[0])
+    total = 0.0
+    for start in range(0, len(target.items), chunk):
+        rows = slice(start, start + chunk)
+        reachable = np.where(logging.probability[rows] > 0, logging.items[rows], -2)  # (n, c_l); -2 matches nothing
+        seen = (target.items[rows][:, :, None] == reachable[:, None, :]).any(axis=2)  # (n, c_t)
+        total += float(np.where(seen, 0.0, target.probability[rows]).sum())
+    return total / max(len(target.items), 1)

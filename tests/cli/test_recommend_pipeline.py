@@ -231,4 +231,4 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(greedy)])
     assert result.exit_code != 0 and "--pipeline needs --model" in result.output
     result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--model", str(model_dir)])
-    assert result.exit_code != 0 and "only apply with --pipeline" in result.output
+    assert result.exit_code != 0 and "--format only apply with" in result.output
