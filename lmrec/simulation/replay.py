@@ -1,16 +1,18 @@
 """A pipeline's log and its replay: estimate a candidate pipeline from another one's impressions.
 
 A *pipeline log* is a table with one row per shown item (`PIPELINE_LOG_COLUMNS`): the request
-(`round`), its `user`, the slot (`position`, 0-based), the `item` shown (external ids, as in the
-catalogue), the `reward` it earned (a click: 0 or 1) and the `propensity` the logging pipeline gave
-it (`Pipeline.recommend` puts it in the `propensity` column). `pipeline_log` writes one from shown
-lists.
+(`round`, its request id), its `user` (empty for an anonymous session), the slot (`position`,
+0-based), the `item` shown (external ids, as in the catalogue), the `reward` it earned (a click: 0
+or 1), the `propensity` the logging pipeline gave it (`Pipeline.recommend` puts it in the
+`propensity` column) and, optionally, `query`: the rest of the request as a JSON object (`history`,
+`filters`, `weights`, `exploration`; see `Query`), so that a replay sees the request that was
+served. `pipeline_log` writes one from the queries, the shown lists and their clicks.
 
 `replay` asks a target pipeline, request by request, what it would have shown there: its
-`Pipeline.slot_distribution` for the request's user with as many slots as the request had. The
+`Pipeline.slot_distribution` for the logged query with as many slots as the request had. The
 result is the log as an `ImpressionLog` over the catalogue and the target as a `SlotTarget`, which is
 what the estimators of `lmrec.simulation.ope` take. The target is replayed as it is now: its model,
-its data (the user's history) and, for Thompson sampling or UCB, the Bayesian head as it stands.
+its data (a known user's history) and, for Thompson sampling or UCB, the Bayesian head as it stands.
 
 No importance weight sees an item the logging pipeline never shows at a slot, so the estimators miss
 whatever a target earns there. Replaying the logging pipeline too measures that share:
@@ -19,7 +21,9 @@ whatever a target earns there. Replaying the logging pipeline too measures that 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,34 +35,38 @@ from lmrec.pipeline.pipeline import Pipeline, Query
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.ope import SlotTarget
 
-#: The columns of a pipeline log, in order.
+#: The columns every pipeline log has, in order; `query` may follow.
 PIPELINE_LOG_COLUMNS = ("round", "user", "position", "item", "reward", "propensity")
+#: The optional column with the rest of each request, as JSON.
+QUERY_COLUMN = "query"
+#: The `Query` fields the `query` column may hold.
+QUERY_FIELDS = ("history", "filters", "weights", "exploration")
 
 
-def pipeline_log(
-    rounds: Sequence[str | int], users: Sequence[str], shown: Sequence[ItemList], rewards: Sequence[np.ndarray]
-) -> pd.DataFrame:
-    """The pipeline log of some requests: request t showed `shown[t]` (a `Pipeline.recommend`
-    result) to `users[t]`, whose slots earned `rewards[t]`, shape (len(shown[t]),)."""
+def pipeline_log(queries: Sequence[Query], shown: Sequence[ItemList], rewards: Sequence[np.ndarray]) -> pd.DataFrame:
+    """The pipeline log of some requests: `queries[t]` was answered with `shown[t]` (a
+    `Pipeline.recommend` result), whose slots earned `rewards[t]`, shape (len(shown[t]),). The round
+    is the query's request id; the fields it sets beyond user and k go to the `query` column."""
     frames = []
-    for round_, user, listed, reward in zip(rounds, users, shown, rewards, strict=True):
+    for query, listed, reward in zip(queries, shown, rewards, strict=True):
         reward = np.asarray(reward, dtype=np.float64)
         if reward.shape != (len(listed),):
             raise DataError(f"needs one reward per shown item ({len(listed)})", field="reward", value=reward.shape)
         frames.append(
             pd.DataFrame(
                 {
-                    "round": round_,
-                    "user": user,
+                    "round": query.request_id,
+                    "user": query.user_id,
                     "position": np.arange(len(listed)),
                     "item": listed.ids,
                     "reward": reward,
                     "propensity": listed.column(Columns.Propensity),
+                    QUERY_COLUMN: _query_json(query),
                 }
             )
         )
     if not frames:
-        return pd.DataFrame({c: [] for c in PIPELINE_LOG_COLUMNS})
+        return pd.DataFrame({c: [] for c in (*PIPELINE_LOG_COLUMNS, QUERY_COLUMN)})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -66,9 +74,10 @@ def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarg
     """The log as an `ImpressionLog` over the target's catalogue, and the target's probability of
     every pool item at every logged row's slot (module docstring).
 
-    Each round is one request: the round's user (their history in the target's data; an unknown
-    user gets the model's fallback), k = the round's slots, request id = the round. Probabilities
-    involve no draws, so requests of one user with the same number of slots are replayed once.
+    Each round is one request: the round's user (their history in the target's data unless the
+    `query` column gives a session history; an unknown user gets the model's fallback), the rest of
+    the logged query, k = the round's slots, request id = the round. Probabilities involve no draws,
+    so requests alike in all of these but the id are replayed once.
 
     Raises:
         DataError: a missing column, an item the catalogue lacks, a bad position, or a request where
@@ -102,18 +111,20 @@ def _target_rows(target: Pipeline, log: pd.DataFrame, impressions: ImpressionLog
     codes = impressions.round
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(labels) + 1))  # rows of round r: order[starts[r]:starts[r+1]]
-    users = log["user"].to_numpy()
+    users = log["user"].astype(object).where(log["user"].notna(), None).to_numpy()  # None: a session
+    queries = log[QUERY_COLUMN].to_numpy() if QUERY_COLUMN in log.columns else np.full(len(log), None)
     pools: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(log)
     columns: list[np.ndarray] = [np.empty(0)] * len(log)
-    replayed: dict[tuple[str, int], tuple[ItemList, np.ndarray]] = {}  # no draws: one per user and k
+    replayed: dict[tuple[Any, int, Any], tuple[ItemList, np.ndarray]] = {}  # no draws: one per request alike
     for code, label in enumerate(labels):
         rows = order[starts[code] : starts[code + 1]]
         slots = impressions.position[rows]
         _check_round(users[rows], slots, rows, label)
-        user, k = str(users[rows[0]]), int(slots.max()) + 1
-        if (user, k) not in replayed:
-            replayed[user, k] = target.slot_distribution(Query(user_id=user, k=k, request_id=str(label)))
-        pool, probabilities = replayed[user, k]  # (c, m)
+        key = (users[rows[0]], int(slots.max()) + 1, queries[rows[0]])
+        if key not in replayed:
+            replayed[key] = target.slot_distribution(_query(key, str(label), int(rows[0])))
+        pool, probabilities = replayed[key]  # (c, m)
+        k = key[1]
         if probabilities.shape[1] < k:
             raise DataError(
                 f"the target fills {probabilities.shape[1]} slots of this request, the log shows {k}",
@@ -163,3 +174,39 @@ def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> f
         seen = (target.items[rows][:, :, None] == reachable[:, None, :]).any(axis=2)  # (n, c_t)
         total += float(np.where(seen, 0.0, target.probability[rows]).sum())
     return total / max(len(target.items), 1)
+
+
+def _query_json(query: Query) -> str | None:
+    """The query's fields beyond user, k and request id as a JSON object (None when it sets none)."""
+    fields = {name: getattr(query, name) for name in QUERY_FIELDS if getattr(query, name)}
+    if "history" in fields:
+        fields["history"] = list(fields["history"])
+    return json.dumps(fields, sort_keys=True, default=_plain) if fields else None
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the containers a query's filters may hold (tuples of excluded ids, numpy scalars)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | set | frozenset | np.ndarray):
+        return list(value)
+    return dict(value)
+
+
+def _query(key: tuple[Any, int, Any], request_id: str, row: int) -> Query:
+    """The `Query` of a logged request: its user, k and the `query` column's fields."""
+    user, k, raw = key
+    fields: dict[str, Any] = {}
+    if isinstance(raw, str) and raw:
+        try:
+            fields = json.loads(raw)
+        except ValueError as exc:
+            raise DataError(f"must be a JSON object: {exc}", field=QUERY_COLUMN, row=row, value=raw) from exc
+    elif not pd.isna(raw):
+        raise DataError("must be a JSON object (text) or empty", field=QUERY_COLUMN, row=row, value=raw)
+    unknown = set(fields) - set(QUERY_FIELDS) if isinstance(fields, dict) else {"(not an object)"}
+    if unknown:
+        raise DataError(f"may hold only {list(QUERY_FIELDS)}", field=QUERY_COLUMN, row=row, value=sorted(unknown))
+    if fields.get("history") is not None:
+        fields["history"] = tuple(str(item) for item in fields["history"])
+    return Query(user_id=None if user in (None, "") else str(user), k=k, request_id=request_id, **fields)

@@ -207,9 +207,10 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     logging = Pipeline(PipelineConfig.from_file(exploring), load_model(model_dir), data)
     rng = np.random.default_rng(0)
     users = [str(u) for u in data.users.ids[:60]]
-    shown = [logging.recommend(Query(user_id=u, k=4, request_id=f"r{t}")) for t, u in enumerate(users)]
+    queries = [Query(user_id=u, k=4, request_id=f"r{t}") for t, u in enumerate(users)]
+    shown = [logging.recommend(query) for query in queries]
     rewards = [(rng.random(len(s)) < 0.2).astype(float) for s in shown]
-    log = pipeline_log([f"r{t}" for t in range(len(users))], users, shown, rewards)
+    log = pipeline_log(queries, shown, rewards)
     log.to_parquet(tmp_path / "log.parquet")
 
     def ope(config: Path, output: Path) -> dict[str, Any]:

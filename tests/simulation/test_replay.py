@@ -11,11 +11,11 @@ import pytest
 from lmrec.diagnostics import DataError
 from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
-from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, estimate_all
-from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS, pipeline_log, replay
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, estimate_all
+from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS, blind_mass, pipeline_log, replay
 from lmrec.simulation.worlds import ShopWorld
 
-K, REQUESTS = 4, 1500
+K, REQUESTS = 4, 3000
 BASE: dict[str, Any] = {
     "retrievers": [{"kind": "model", "n": 40}],
     "reranker": {"name": "relevance"},
@@ -23,12 +23,12 @@ BASE: dict[str, Any] = {
     "rules": {"exclude_unavailable": False},
     "explain": "none",
 }
-LOGGING = {**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.5}}}
+LOGGING = {**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.05}}}
 TARGETS = {
     "greedy": {**BASE, "policy": {"name": "greedy"}},
     "epsilon": {**BASE, "policy": {"name": "epsilon", "config": {"epsilon": 0.3}}},
-    "softmax-cold": {**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.2}}},
-    "smaller-pool": {**BASE, "pool": 6, "policy": {"name": "softmax", "config": {"temperature": 0.5}}},
+    "softmax-cold": {**BASE, "policy": {"name": "softmax", "config": {"temperature": 0.02}}},
+    "smaller-pool": {**BASE, "pool": 6, "policy": {"name": "softmax", "config": {"temperature": 0.05}}},
     "uniform": {**BASE, "policy": {"name": "softmax", "config": {"temperature": 1e6}}},
 }
 
@@ -46,19 +46,36 @@ def model(world: ShopWorld) -> Any:
 @pytest.fixture(scope="module")
 def logged(world: ShopWorld, model: Any) -> tuple[pd.DataFrame, np.ndarray]:
     """The logging pipeline's REQUESTS requests, with clicks drawn from the world's truth, and each
-    request's world user."""
+    request's attraction row. Every 5th request filters out a few items, and every 7th is an anonymous
+    session of the user's last three items; the log keeps both, so a replay serves the same request."""
     pipeline = Pipeline(LOGGING, model, world.history)
     rng = np.random.default_rng(5)
-    users = rng.integers(0, world.n_users, REQUESTS)
+    users = rng.choice(with_history(world), REQUESTS)
     truth = world.attraction_rows(users, 0)  # (R, I)
     exam = world.examination_probability(np.arange(K))
-    ids = world.history.users.ids[world.user_rows[users]]
-    shown, rewards = [], []
+    data = world.history
+    ids = data.users.ids[world.user_rows[users]]
+    queries, shown, rewards = [], [], []
     for t, user_id in enumerate(ids):
-        listed = pipeline.recommend(Query(user_id=str(user_id), k=K, request_id=str(t)))
+        query = Query(user_id=str(user_id), k=K, request_id=f"r{t}")
+        if t % 5 == 0:  # without the two items the user would see first
+            top = tuple(pipeline.slot_distribution(query)[0].index[:2].tolist())
+            query = Query(user_id=str(user_id), k=K, request_id=f"r{t}", filters={"exclude": top})
+        if t % 7 == 0:
+            recent = tuple(data.items.id(data.histories(world.user_rows[users[t : t + 1]]).row(0)[-3:]).tolist())
+            query = Query(history=recent, k=K, request_id=f"r{t}")
+        listed = pipeline.recommend(query)
+        queries.append(query)
         shown.append(listed)
         rewards.append((rng.random(len(listed)) < exam[: len(listed)] * truth[t, listed.index]).astype(float))
-    return pipeline_log([f"r{t}" for t in range(REQUESTS)], [str(u) for u in ids], shown, rewards), truth
+    return pipeline_log(queries, shown, rewards), truth
+
+
+def with_history(world: ShopWorld) -> np.ndarray:
+    """The world users with a history. The others get the model's popularity fallback, whose scores
+    (interaction counts, tens) make the logging softmax all but deterministic: items it shows with
+    probability 1e-10 are, in 1,500 requests, never shown, and no estimator can weigh them."""
+    return np.flatnonzero(world.history.histories(world.user_rows).lengths() > 0)
 
 
 def true_value(world: ShopWorld, target: Any, impressions: Any, truth: np.ndarray) -> float:
@@ -73,7 +90,8 @@ def test_replaying_the_logging_pipeline_gives_its_logged_propensities(
     world: ShopWorld, model: Any, logged: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
     log, _ = logged
-    assert list(log.columns) == list(PIPELINE_LOG_COLUMNS) and len(log) == REQUESTS * K
+    assert list(log.columns) == [*PIPELINE_LOG_COLUMNS, "query"] and len(log) == REQUESTS * K
+    assert log["user"].isna().sum() == K * len(range(0, REQUESTS, 7))  # the anonymous sessions
     impressions, target = replay(Pipeline(LOGGING, model, world.history), log)
     np.testing.assert_allclose(target.logged(impressions), impressions.propensity, rtol=1e-12)
     ips = IPS({"n_bootstrap": 0}).estimate(impressions, target)
@@ -92,22 +110,34 @@ def test_estimates_of_other_pipelines_find_their_true_value(
         assert abs(estimate.value - value) < 4 * estimate.std_error, (estimate.estimator, estimate.value, value)
 
 
-def test_estimates_tell_a_worse_pipeline_from_the_logging_one(
+def test_blind_mass_known_answer() -> None:
+    """Row 0: item 1 has logging probability 0 and item 2 is not in the logging pool, so 0.3 + 0.2 of
+    the target is blind; row 1 is covered. Mean over rows: 0.25."""
+    target = SlotTarget(np.array([[0, 1, 2], [3, 4, -1]]), np.array([[0.5, 0.3, 0.2], [0.4, 0.6, 0.0]]))
+    logging = SlotTarget(np.array([[0, 1, -1], [4, 3, 5]]), np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]]))
+    assert blind_mass(target, logging) == pytest.approx(0.25)
+    assert blind_mass(target, logging, chunk=1) == pytest.approx(0.25)
+    assert blind_mass(logging, logging) == 0.0
+
+
+def test_a_pipeline_beyond_the_logs_reach_is_blind_there(
     world: ShopWorld, model: Any, logged: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
-    """Uniform over the pool earns about 20% less than the logging softmax here (0.043 against 0.054
-    per slot), and SNIPS says so, by more than its noise: the checks above are not passed by
-    estimating every target at the logging pipeline's own value."""
-    log, truth = logged
-    impressions, target = replay(Pipeline(TARGETS["uniform"], model, world.history), log)
-    assert true_value(world, target, impressions, truth) < 0.85 * log["reward"].mean()
-    estimate = SNIPS({"n_bootstrap": 0}).estimate(impressions, target)
-    assert estimate.value + 2 * estimate.std_error < log["reward"].mean()
+    log, _ = logged
+    _, logging = replay(Pipeline(LOGGING, model, world.history), log)
+    _, inside = replay(Pipeline(TARGETS["smaller-pool"], model, world.history), log)
+    _, outside = replay(Pipeline({**TARGETS["uniform"], "pool": 24}, model, world.history), log)
+    assert blind_mass(inside, logging) == 0.0  # the top 6 of the logging pool of 12
+    assert blind_mass(outside, logging) == pytest.approx(0.5)  # uniform over 24: the 12 beyond the pool
 
 
 def test_bad_logs_name_the_culprit(world: ShopWorld, model: Any, logged: tuple[pd.DataFrame, np.ndarray]) -> None:
     log, _ = logged
     pipeline = Pipeline(TARGETS["greedy"], model, world.history)
+    with pytest.raises(DataError, match=r"row 8, field 'query': must be a JSON object"):
+        replay(pipeline, log.assign(query=log["query"].where(log.index != 8, "{not json")))
+    with pytest.raises(DataError, match=r"field 'query': may hold only"):
+        replay(pipeline, log.assign(query='{"k": 3}'))
     with pytest.raises(DataError, match=r"row 5, field 'item': is not in the target's catalogue \(got 'nope'\)"):
         replay(pipeline, log.assign(item=log["item"].where(log.index != 5, "nope")))
     with pytest.raises(DataError, match="missing column"):
