@@ -39,8 +39,10 @@ class ModelConfig(BaseModel):
 
     fallback: Literal["popularity", "nan"] = "popularity"
     """Scores for an empty history (an unknown user, an empty session): `popularity` ranks the most
-    interacted items first, the same list for everyone (training interactions per item; the
-    popularity model's own, possibly trending, scores); `nan` gives no scores."""
+    interacted items first, the same list for everyone (the log of each item's share of the training
+    interactions, add-one smoothed: a log-probability, whatever the size of the data, so exploration
+    temperatures mean alike for these users; the popularity model's own, possibly trending, scores);
+    `nan` gives no scores."""
 
 
 C = TypeVar("C", bound=ModelConfig)
@@ -59,7 +61,7 @@ class Recommender(ABC, Generic[C]):
         history: the training histories of every known user (after fitting); used when a known
             user asks for recommendations without a history of their own.
         item_popularity: training interactions per item, shape (n_items,), float32 (after fitting);
-            the scores of an empty history under the `popularity` fallback.
+            an empty history under the `popularity` fallback scores their smoothed log share.
     """
 
     name: ClassVar[str]
@@ -229,8 +231,11 @@ class Recommender(ABC, Generic[C]):
         return drops
 
     def _popular(self) -> np.ndarray:
-        """Scores of an empty history under the `popularity` fallback, shape (n_items,)."""
-        return self.item_popularity
+        """Scores of an empty history under the `popularity` fallback, shape (n_items,): the log of
+        (interactions + 1) / (all interactions + items). Counts would grow with the data, and a
+        softmax or Thompson policy over them would never explore for these users."""
+        counts = self.item_popularity.astype(np.float64)
+        return np.log((counts + 1.0) / (counts.sum() + len(counts))).astype(np.float32)
 
     def _count_items(self) -> np.ndarray:
         return np.bincount(self.history.items, minlength=len(self.items)).astype(np.float32)
