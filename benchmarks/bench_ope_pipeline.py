@@ -5,10 +5,7 @@ world at its defaults, read at round 0):
 - the recommender: EASE fitted on the world's history; item text vectors by the bundled encoder;
 - logging pipeline: the model's top 200 and 20 trending items, relevance order, a pool of 30, and
   softmax (Plackett-Luce) sampling of 10 slots at temperature 0.05 over the pool's relevance;
-- a log: R requests of users with a history, uniformly with replacement (the model's popularity
-  fallback scores the others by interaction counts, a scale on which the logging softmax is all but
-  deterministic, so what the targets would show them lies, in practice, outside the log), each list
-  drawn by `Pipeline.recommend`
+- a log: R requests, users uniformly with replacement, each list drawn by `Pipeline.recommend`
   (request id = the request's number), clicks by the world's position-based model (examination of
   the slot x the user's true attraction), written by `pipeline_log`;
 - targets, each replayed on the log by `replay` (`lmrec.simulation.replay`): greedy; epsilon-greedy
@@ -79,7 +76,6 @@ def main() -> None:
     attraction = world.attraction_rows(np.arange(world.n_users), 0)  # (U, I)
     exam = world.examination_probability(np.arange(K))  # (K,)
     user_ids = data.users.ids[world.user_rows]  # (U,)
-    with_history = np.flatnonzero(data.histories(world.user_rows).lengths() > 0)
     print(
         f"shop world: {world.n_users:,} users, {world.n_items:,} items; set up in {time.perf_counter() - started:.0f}s"
     )
@@ -88,7 +84,7 @@ def main() -> None:
     logged_ctr = []
     for seed in range(args.seeds):
         tick = time.perf_counter()
-        log, users = draw_log(logging, with_history, user_ids, attraction, exam, args.rounds, seed)
+        log, users = draw_log(logging, world.n_users, user_ids, attraction, exam, args.rounds, seed)
         logged_ctr.append(float(log["reward"].mean()))
         impressions, own = replay(logging, log)
         for name, pipeline in targets.items():
@@ -112,7 +108,6 @@ def main() -> None:
     result = {
         "settings": {**vars(args), "k": K, "logging": LOGGING, "targets": TARGETS},
         "world": world.describe(),
-        "users_with_history": len(with_history),
         "logged_ctr_per_slot": float(np.mean(logged_ctr)),
         "seconds": round(time.perf_counter() - started, 1),
         "targets": {
@@ -132,17 +127,16 @@ def main() -> None:
 
 def draw_log(
     logging: Pipeline,
-    candidates: np.ndarray,
+    n_users: int,
     user_ids: np.ndarray,
     attraction: np.ndarray,
     exam: np.ndarray,
     rounds: int,
     seed: int,
 ) -> tuple[Any, np.ndarray]:
-    """One log of the logging pipeline over users drawn from `candidates`, and each request's world
-    user, shape (rounds,)."""
+    """One log of the logging pipeline, and each request's world user, shape (rounds,)."""
     rng = np.random.default_rng(seed)
-    users = rng.choice(candidates, rounds)
+    users = rng.integers(0, n_users, rounds)
     queries = [Query(user_id=str(user_ids[user]), k=K, request_id=f"{seed}-{t}") for t, user in enumerate(users)]
     shown, rewards = [], []
     for query, user in zip(queries, users.tolist(), strict=True):
@@ -169,8 +163,7 @@ def readme_section(result: dict[str, Any]) -> str:
     s = result["settings"]
     lines = [
         f"Whole pipelines estimated from one pipeline's log in the shop world ({result['world']['users']:,} users, "
-        f"{result['world']['items']:,} items, requests from the {result['users_with_history']:,} with a history; "
-        "`python benchmarks/bench_ope_pipeline.py`): the logging pipeline "
+        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py`): the logging pipeline "
         f"draws {s['k']} of a re-ranked pool of 30 by softmax at temperature 0.05 for {s['rounds']:,} requests "
         f"per log ({result['logged_ctr_per_slot']:.4f} clicks per slot); each target is replayed on the log with "
         f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and "
