@@ -65,7 +65,8 @@ def ope_command(
     With --pipeline the target is a whole declared pipeline (another policy, re-ranker, retrievers
     or model) and the log a pipeline log: columns round, user, position, item, reward, propensity,
     with the catalogue's user and item ids and the propensity `Pipeline.recommend` gave each shown
-    item (`lmrec.simulation.replay.pipeline_log` writes one). Each logged request is replayed
+    item, and optionally query: the rest of the request as JSON (`lmrec.simulation.replay.pipeline_log`
+    writes one, and so does `lmrec simulate --pipeline --log-dir`). Each logged request is replayed
     through the target for its user, and the target's probability of every item at the logged
     slot weighs the logged click. Items the logging pipeline could never show get no weight, so
     a target that shows them is underestimated; --logging-pipeline (the config that wrote the log,

@@ -57,7 +57,11 @@ def simulate_command(
     ] = "auto",
     plot: Annotated[Path | None, typer.Option(help="PNG of the curves; default: --output with .png.")] = None,
     log_dir: Annotated[
-        Path | None, typer.Option(help="Write each policy's impression log (with exact propensities) here as NPZ.")
+        Path | None,
+        typer.Option(
+            help="Write each policy's impression log (with exact propensities) here as NPZ, and each "
+            "pipeline's pipeline log (its requests, for lmrec.simulation.replay) as Parquet."
+        ),
     ] = None,
     config: Annotated[
         str | None, typer.Option(help='JSON (text or file): {"world": {...}, "agent": {...}, "POLICY": {...}}.')
@@ -181,8 +185,9 @@ def _run_pipeline(
 
 
 def _write_logs(folder: Path, results: dict[str, Any]) -> None:
-    """One `POLICY.npz` per policy with the `ImpressionLog` arrays (round, position, item, reward,
-    propensity) and its sizes (n_items, n_positions)."""
+    """One `POLICY.npz` per run with the `ImpressionLog` arrays (round, position, item, reward,
+    propensity) and its sizes (n_items, n_positions); and for a declared pipeline's run, its pipeline
+    log `NAME.parquet` (`lmrec.simulation.replay`), on which a candidate pipeline can be replayed."""
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,6 +203,8 @@ def _write_logs(folder: Path, results: dict[str, Any]) -> None:
             n_items=np.int64(log.n_items),
             n_positions=np.int64(log.n_positions),
         )
+        if result.requests is not None:
+            result.requests.to_parquet(folder / f"{name}.parquet", index=False)
 
 
 def _scoped(settings: dict[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:

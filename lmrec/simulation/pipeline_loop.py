@@ -30,6 +30,7 @@ positions are the world's items: `world_pipeline` fits one the way `Agent.fit` f
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -39,7 +40,9 @@ import numpy as np
 
 from lmrec.data.columns import Columns
 from lmrec.diagnostics import ConfigError
+from lmrec.itemlist import ItemList
 from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
+from lmrec.simulation.replay import pipeline_log
 from lmrec.simulation.simulator import (
     _CLICKS,
     _USERS,
@@ -113,7 +116,10 @@ def simulate_pipeline(
             loop.step(start, min(cfg.batch, cfg.rounds - start))
     seconds = time.perf_counter() - started
     log.info("%s: %d rounds in %.1fs, one request at a time", loop.name, cfg.rounds, seconds)
-    return loop.result(seconds)
+    result = loop.result(seconds)
+    if not cfg.log:
+        return result
+    return dataclasses.replace(result, requests=pipeline_log(loop.queries, loop.lists, loop.rewards))
 
 
 class _PipelineLoop(_Loop):
@@ -126,6 +132,9 @@ class _PipelineLoop(_Loop):
         self.user_ids = data.users.ids[world.user_rows]  # (U,) external id of each world user
         self.histories = data.histories(world.user_rows)  # each world user's history, oldest first
         self.item_ids = data.items.ids  # (I,)
+        self.queries: list[Query] = []  # with `log`: each request, its shown list and clicks
+        self.lists: list[ItemList] = []
+        self.rewards: list[np.ndarray] = []
 
     def step(self, start: int, size: int) -> None:
         world, cfg, k = self.world, self.cfg, self.cfg.k
@@ -153,4 +162,8 @@ class _PipelineLoop(_Loop):
             explored[row, :m] = listed.column(Columns.Explored)
             propensity[row, :m] = listed.column(Columns.Propensity)
             self.pipeline.feedback(listed.index, clicks[row, :m])
+            if cfg.log:
+                self.queries.append(query)
+                self.lists.append(listed)
+                self.rewards.append(clicks[row, :m])
         self._record(start, shown, clicks, p, explored, propensity)

@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +45,9 @@ from lmrec.pipeline.explore import COLD, POLICIES, UNCERTAINTY, Policy, create_p
 from lmrec.simulation.agents import Agent, CandidateBatch, check_shown
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.worlds import World
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +115,10 @@ class SimulationResult:
         available_from: (I,) first round at which the item could be shown (first step at or after
             its release); R when that is after the horizon.
         release_round: (I,) the world's release round of each item (0: available from the start).
+        log: with `config.log`, every shown item with its exact propensity, over the world's items.
+        requests: with `config.log`, a declared pipeline's run as a pipeline log
+            (`lmrec.simulation.replay`): each request's query and shown items with external ids,
+            on which a candidate pipeline can be replayed.
     """
 
     policy: str
@@ -129,6 +136,7 @@ class SimulationResult:
     release_round: np.ndarray
     seconds: float
     log: ImpressionLog | None = None
+    requests: pd.DataFrame | None = None
 
 
 def policy_names(names: list[str] | tuple[str, ...]) -> list[str]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from lmrec.cli.main import app
@@ -56,6 +57,10 @@ def test_pipeline_runs_beside_the_policies_in_the_same_report(tmp_path: Path) ->
     log = np.load(logs / "pipeline-epsilon.npz")
     assert len(log["item"]) == 400 * 5
     assert ((log["propensity"] > 0) & (log["propensity"] <= 1)).all() and (log["propensity"] < 1).any()
+    requests = pd.read_parquet(logs / "pipeline-epsilon.parquet")  # the pipeline log, external ids
+    assert list(requests.columns) == ["round", "user", "position", "item", "reward", "propensity", "query"]
+    np.testing.assert_array_equal(requests["propensity"], log["propensity"])
+    assert not (logs / "greedy.parquet").exists()  # batched policies have no queries to replay
 
 
 def test_pipeline_alone_and_missing_choices(tmp_path: Path) -> None:
