@@ -104,7 +104,7 @@ def simulate_command(
         if not policy and not pipeline:
             raise ConfigError("give --policy, --pipeline or both")
         names = policy_names(policy) if policy else []
-        declared = _pipeline_configs(pipeline or [], names)
+        declared = _pipeline_configs(pipeline or [])
         scoped = _scoped(parse_settings(config, set_), names)
         logged = {"log": True} if log_dir is not None else {}
         sim = simulation_config(
@@ -149,7 +149,7 @@ def simulate_command(
     console.print(f"results written to {output} and {picture}")
 
 
-def _pipeline_configs(paths: list[Path], policies: list[str]) -> dict[str, tuple[Path, PipelineConfig]]:
+def _pipeline_configs(paths: list[Path]) -> dict[str, tuple[Path, PipelineConfig]]:
     """Each --pipeline file's config under its run's name: `pipeline-POLICY`, or `pipeline-FILE` where
     two files declare the same policy."""
     from lmrec.diagnostics import ConfigError
@@ -160,7 +160,7 @@ def _pipeline_configs(paths: list[Path], policies: list[str]) -> dict[str, tuple
     names = [pipeline_name(c) for c in configs]
     if len(set(names)) < len(names):
         names = [f"pipeline-{path.stem}" for path in paths]
-    if len(set(names)) < len(names) or set(names) & set(policies):
+    if len(set(names)) < len(names):
         raise ConfigError(f"two runs would share a name ({', '.join(names)}); give the pipeline files distinct names")
     return {name: (path, config) for name, path, config in zip(names, paths, configs, strict=True)}
 

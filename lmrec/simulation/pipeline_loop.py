@@ -96,7 +96,8 @@ def simulate_pipeline(
 
     The pipeline learns as it goes (its Bayesian head, when its policy has one), so a run from a
     fresh pipeline is reproducible for a seed; a second run of the same object starts from what the
-    first one taught it.
+    first one taught it. With `config.log` the result also holds the run's pipeline log (`requests`:
+    each request's query, shown items and clicks; see `lmrec.simulation.replay`).
 
     Args:
         pipeline: a pipeline whose model and data are on the world's items (see `world_pipeline`).
