@@ -8,8 +8,8 @@ same object. Each stage takes and returns an `ItemList`:
 2. Score: the model's relevance for every candidate (items the model cannot score rank below every
    scored one), the Bayesian head's `uncertainty` when the policy needs one, and `cold` for items
    with few training interactions.
-3. Re-rank: hard rules (never the user's own history, nothing unavailable, the request's filters; a
-   request's `exclude` adds to the history),
+3. Re-rank: hard rules (never the user's own history, nothing unavailable, the request's filters; an
+   `exclude` rule, of item ids, adds to the history),
    then the re-ranker orders the best `pool` items by its weighted objectives (per-request weights
    merge over the config's).
 4. Explore: the policy (the configured one, or the one a request asks for) picks the k shown items
@@ -85,7 +85,8 @@ class PipelineConfig(BaseModel):
     """The exploration policy (`greedy`, `epsilon`, `softmax`, `thompson`, `ucb`, `cold_budget`)."""
 
     rules: dict[str, Any] = Field(default_factory=dict)
-    """Default hard rules (see `lmrec.pipeline.catalogue.Rules`); a request's filters merge over them."""
+    """Default hard rules (see `lmrec.pipeline.catalogue.Rules`, with `exclude` as item ids); a
+    request's filters merge over them."""
 
     k: int = Field(default=10, ge=1)
     """Items per response unless the request says otherwise."""
@@ -140,6 +141,8 @@ class Query:
     k: int | None = None
     request_id: str = "0"
     filters: Mapping[str, Any] = field(default_factory=dict)
+    """This request's hard rules over the config's (`lmrec.pipeline.catalogue.Rules`); `exclude` lists
+    item ids, like every id a request carries."""
     weights: Mapping[str, float] | None = None
     exploration: Mapping[str, Any] | None = None
     """This request's policy: `{"name": "greedy"}` switches policy (with its defaults); other keys are
@@ -214,7 +217,7 @@ class Pipeline:
         k = query.k or self.config.k
         user, history = self._history(query)
         scores = self.model.score_histories(Histories.from_lists([history], np.array([user])))[0]  # (I,)
-        rules = Rules.make({**self.config.rules, **dict(query.filters)})
+        rules = Rules.make(self._rules(query))
         blocked = np.union1d(history, np.asarray(rules.exclude, dtype=np.int64))  # the history and the request's
         found: list[tuple[str, np.ndarray]] = [
             (r.kind, retrieve(r, scores, history, self.signals, blocked)) for r in self.config.retrievers
@@ -250,6 +253,16 @@ class Pipeline:
         """Teach the Bayesian head from shown items (positions) and their rewards (clicks)."""
         if self.head is not None and self.signals.vectors is not None:
             self.head.update(self.signals.vectors[np.asarray(items, dtype=np.int64)], np.asarray(rewards, float))
+
+    def _rules(self, query: Query) -> dict[str, Any]:
+        """The config's rules with the request's filters over them, `exclude`'s item ids as positions
+        (an id the catalogue lacks can never be shown, so it is dropped)."""
+        rules = {**self.config.rules, **dict(query.filters)}
+        if "exclude" in rules:
+            ids = rules["exclude"]
+            positions = self.model.items.index([ids] if isinstance(ids, str) else list(ids))
+            rules["exclude"] = positions[positions >= 0]
+        return rules
 
     def _history(self, query: Query) -> tuple[int, np.ndarray]:
         user = int(self.model.users.index([query.user_id])[0]) if query.user_id is not None else -1

@@ -142,7 +142,7 @@ class _PipelineLoop(_Loop):
         users = world.draw_users(start, size, _stream(cfg.seed, _USERS, start // cfg.batch))
         rows = world.attraction_rows(users, start)  # (b, I)
         self.oracle[start : start + size] = _expected(rows, world.oracle_lists(users, start, k, rows), self.exam)
-        hidden = tuple(np.flatnonzero(~world.available(start)).tolist())  # not released yet
+        hidden = tuple(self.item_ids[~world.available(start)].tolist())  # not released yet, by id
         uniform = _stream(cfg.seed, _CLICKS, start // cfg.batch).random((size, k))  # the batched loop's
         shown = np.full((size, k), -1, dtype=np.int64)
         clicks, p = np.zeros((size, k)), np.zeros((size, k))

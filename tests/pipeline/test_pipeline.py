@@ -52,6 +52,9 @@ def test_filters_weights_and_sessions(data: Dataset, vectors: np.ndarray, ease: 
     assert {taste_of(i) for i in kitchen_only.ids} == {"kitchen"}
     session = pipeline.recommend(Query(history=("kitchen-1", "kitchen-2"), k=3))
     assert {taste_of(i) for i in session.ids} == {"kitchen"} and {"kitchen-1", "kitchen-2"}.isdisjoint(session.ids)
+    first = pipeline.recommend(Query(user_id="shoe-0", k=2)).ids.tolist()
+    without = pipeline.recommend(Query(user_id="shoe-0", k=2, filters={"exclude": (*first, "no-such-item")}))
+    assert len(without) == 2 and set(first).isdisjoint(without.ids)  # ids, as the request names them
     plain = pipeline.recommend(Query(user_id="cook-3", k=8, weights={"diversity": 0.0}))
     diverse = pipeline.recommend(Query(user_id="cook-3", k=8, weights={"diversity": 5.0}))
     assert plain.ids.tolist() != diverse.ids.tolist()

@@ -59,7 +59,7 @@ def logged(world: ShopWorld, model: Any) -> tuple[pd.DataFrame, np.ndarray]:
     for t, user_id in enumerate(ids):
         query = Query(user_id=str(user_id), k=K, request_id=f"r{t}")
         if t % 5 == 0:  # without the two items the user would see first
-            top = tuple(pipeline.slot_distribution(query)[0].index[:2].tolist())
+            top = tuple(pipeline.slot_distribution(query)[0].ids[:2].tolist())
             query = Query(user_id=str(user_id), k=K, request_id=f"r{t}", filters={"exclude": top})
         if t % 7 == 0:
             recent = tuple(data.items.id(data.histories(world.user_rows[users[t : t + 1]]).row(0)[-3:]).tolist())
