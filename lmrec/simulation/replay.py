@@ -80,8 +80,9 @@ def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarg
     so requests alike in all of these but the id are replayed once.
 
     Raises:
-        DataError: a missing column, an item the catalogue lacks, a bad position, or a request where
-            the target would fill fewer slots than were logged (it cannot be compared slot by slot).
+        DataError: a missing column, an item the catalogue lacks, a bad position, a request with two
+            users or a slot twice, a `query` that is not a JSON object of `QUERY_FIELDS`, or a request
+            where the target would fill fewer slots than were logged (it cannot be compared slot by slot).
     """
     missing = [c for c in PIPELINE_LOG_COLUMNS if c not in log.columns]
     if missing:
@@ -179,16 +180,14 @@ def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> f
 def _query_json(query: Query) -> str | None:
     """The query's fields beyond user, k and request id as a JSON object (None when it sets none)."""
     fields = {name: getattr(query, name) for name in QUERY_FIELDS if getattr(query, name)}
-    if "history" in fields:
-        fields["history"] = list(fields["history"])
     return json.dumps(fields, sort_keys=True, default=_plain) if fields else None
 
 
 def _plain(value: Any) -> Any:
-    """JSON for the containers a query's filters may hold (tuples of excluded ids, numpy scalars)."""
+    """JSON for what json does not write itself: numpy scalars and arrays, sets, read-only mappings."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, tuple | set | frozenset | np.ndarray):
+    if isinstance(value, set | frozenset | np.ndarray):
         return list(value)
     return dict(value)
 
