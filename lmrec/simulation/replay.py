@@ -32,6 +32,7 @@ from lmrec.data.columns import Columns
 from lmrec.diagnostics import DataError
 from lmrec.itemlist import ItemList
 from lmrec.pipeline.pipeline import Pipeline, Query
+from lmrec.serialization import json_default
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.ope import SlotTarget
 
@@ -180,16 +181,7 @@ def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> f
 def _query_json(query: Query) -> str | None:
     """The query's fields beyond user, k and request id as a JSON object (None when it sets none)."""
     fields = {name: getattr(query, name) for name in QUERY_FIELDS if getattr(query, name)}
-    return json.dumps(fields, sort_keys=True, default=_plain) if fields else None
-
-
-def _plain(value: Any) -> Any:
-    """JSON for what json does not write itself: numpy scalars and arrays, sets, read-only mappings."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, set | frozenset | np.ndarray):
-        return list(value)
-    return dict(value)
+    return json.dumps(fields, sort_keys=True, default=json_default) if fields else None
 
 
 def _query(key: tuple[Any, int, Any], request_id: str, row: int) -> Query:
