@@ -412,8 +412,8 @@ def check_target(impressions: ImpressionLog, target_dist: np.ndarray | SlotTarge
                 f"{items.shape}",
                 field="target_dist.items",
             )
-        _check_slot_items(items.astype(np.int64), probability, impressions.n_items)
         target = SlotTarget(items.astype(np.int64), probability)
+        _check_slot_items(target.items, probability, impressions.n_items)
     else:
         target = SlotTarget.from_dense(_numeric_matrix(target_dist, "target_dist", impressions))
     array = target.probability
@@ -431,23 +431,27 @@ def check_target(impressions: ImpressionLog, target_dist: np.ndarray | SlotTarge
 
 def _check_slot_items(items: np.ndarray, probability: np.ndarray, n_items: int) -> None:
     """Items in [-1, n_items), padding at probability 0, no item twice in a row."""
-    bad = ((items < -1) | (items >= n_items)).any(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
-        value = int(items[row][(items[row] < -1) | (items[row] >= n_items)][0])
+    outside = (items < -1) | (items >= n_items)  # (n, c)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
         raise DataError(
-            f"must be an item in [0, {n_items}) or -1 (padding)", field="target_dist.items", row=row, value=value
+            f"must be an item in [0, {n_items}) or -1 (padding)",
+            field="target_dist.items",
+            row=int(row),
+            value=int(items[row, col]),
         )
-    padded = ((items == -1) & (probability != 0)).any(axis=1)
+    padded = (items == -1) & (probability != 0)  # (n, c)
     if padded.any():
-        row = int(np.argmax(padded))
-        raise DataError("padding (item -1) must have probability 0", field="target_dist", row=row)
+        raise DataError(
+            "padding (item -1) must have probability 0", field="target_dist", row=int(np.argwhere(padded)[0, 0])
+        )
     ordered = np.sort(items, axis=1)  # (n, c)
-    twice = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    twice = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)  # (n, c - 1)
     if twice.any():
-        row = int(np.argmax(twice))
-        value = int(ordered[row, 1:][(ordered[row, 1:] == ordered[row, :-1]) & (ordered[row, 1:] >= 0)][0])
-        raise DataError("an item appears twice in one row", field="target_dist.items", row=row, value=value)
+        row, col = np.argwhere(twice)[0]
+        raise DataError(
+            "an item appears twice in one row", field="target_dist.items", row=int(row), value=int(ordered[row, col])
+        )
 
 
 def _model_terms(
