@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,15 +113,16 @@ def _target_rows(target: Pipeline, log: pd.DataFrame, impressions: ImpressionLog
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(labels) + 1))  # rows of round r: order[starts[r]:starts[r+1]]
     users = log["user"].astype(object).where(log["user"].notna(), None).to_numpy()  # None: a session
-    queries = log[QUERY_COLUMN].to_numpy() if QUERY_COLUMN in log.columns else np.full(len(log), None)
+    queries = _query_texts(log)
     pools: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(log)
     columns: list[np.ndarray] = [np.empty(0)] * len(log)
-    replayed: dict[tuple[Any, int, Any], tuple[ItemList, np.ndarray]] = {}  # no draws: one per request alike
+    replayed: dict[tuple[str | None, int, str | None], tuple[ItemList, np.ndarray]] = {}  # no draws: one per alike
     for code, label in enumerate(labels):
         rows = order[starts[code] : starts[code + 1]]
         slots = impressions.position[rows]
         _check_round(users[rows], slots, rows, label)
-        key = (users[rows[0]], int(slots.max()) + 1, queries[rows[0]])
+        user = users[rows[0]]
+        key = (None if user is None else str(user), int(slots.max()) + 1, queries[rows[0]])
         if key not in replayed:
             replayed[key] = target.slot_distribution(_query(key, str(label), int(rows[0])))
         pool, probabilities = replayed[key]  # (c, m)
@@ -184,20 +184,30 @@ def _query_json(query: Query) -> str | None:
     return json.dumps(fields, sort_keys=True, default=json_default) if fields else None
 
 
-def _query(key: tuple[Any, int, Any], request_id: str, row: int) -> Query:
+def _query_texts(log: pd.DataFrame) -> np.ndarray:
+    """The `query` column as text or None (missing), shape (n,); any other value is refused with its row."""
+    if QUERY_COLUMN not in log.columns:
+        return np.full(len(log), None, dtype=object)
+    column = log[QUERY_COLUMN].astype(object)
+    texts = column.where(column.notna(), None).to_numpy()
+    for row, text in enumerate(texts):
+        if text is not None and not isinstance(text, str):
+            raise DataError("must be a JSON object as text, or empty", field=QUERY_COLUMN, row=row, value=text)
+    return texts
+
+
+def _query(key: tuple[str | None, int, str | None], request_id: str, row: int) -> Query:
     """The `Query` of a logged request: its user, k and the `query` column's fields."""
-    user, k, raw = key
-    fields: dict[str, Any] = {}
-    if isinstance(raw, str) and raw:
-        try:
-            fields = json.loads(raw)
-        except ValueError as exc:
-            raise DataError(f"must be a JSON object: {exc}", field=QUERY_COLUMN, row=row, value=raw) from exc
-    elif not pd.isna(raw):
-        raise DataError("must be a JSON object (text) or empty", field=QUERY_COLUMN, row=row, value=raw)
-    unknown = set(fields) - set(QUERY_FIELDS) if isinstance(fields, dict) else {"(not an object)"}
+    user, k, text = key
+    try:
+        fields = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise DataError(f"must be a JSON object: {exc}", field=QUERY_COLUMN, row=row, value=text) from exc
+    if not isinstance(fields, dict):
+        raise DataError("must be a JSON object", field=QUERY_COLUMN, row=row, value=text)
+    unknown = set(fields) - set(QUERY_FIELDS)
     if unknown:
         raise DataError(f"may hold only {list(QUERY_FIELDS)}", field=QUERY_COLUMN, row=row, value=sorted(unknown))
     if fields.get("history") is not None:
         fields["history"] = tuple(str(item) for item in fields["history"])
-    return Query(user_id=None if user in (None, "") else str(user), k=k, request_id=request_id, **fields)
+    return Query(user_id=user or None, k=k, request_id=request_id, **fields)

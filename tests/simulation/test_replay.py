@@ -144,6 +144,10 @@ def test_bad_logs_name_the_culprit(world: ShopWorld, model: Any, logged: tuple[p
         replay(pipeline, log.assign(query=log["query"].where(log.index != 8, "{not json")))
     with pytest.raises(DataError, match=r"field 'query': may hold only"):
         replay(pipeline, log.assign(query='{"k": 3}'))
+    with pytest.raises(DataError, match=r"row 0, field 'query': must be a JSON object \(got '\[1\]'\)"):
+        replay(pipeline, log.assign(query="[1]"))
+    with pytest.raises(DataError, match=r"row 4, field 'query': must be a JSON object as text, or empty"):
+        replay(pipeline, log.assign(query=[{"filters": {}} if i == 4 else None for i in range(len(log))]))
     with pytest.raises(DataError, match=r"row 5, field 'item': is not in the target's catalogue \(got 'nope'\)"):
         replay(pipeline, log.assign(item=log["item"].where(log.index != 5, "nope")))
     with pytest.raises(DataError, match="missing column"):
