@@ -19,7 +19,7 @@ from lmrec.data.store import Store
 from lmrec.data.synthetic import ShopConfig, generate_shop, write_shop
 from lmrec.models import load_model
 from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
-from lmrec.simulation.replay import pipeline_log, replay
+from lmrec.simulation.replay import pipeline_log
 
 runner = CliRunner()
 
@@ -198,8 +198,8 @@ def test_pipeline_refuses_other_data_and_seen_items(tmp_path: Path, shop: tuple[
 
 def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, shop: tuple[str, Path, Dataset]) -> None:
     """The exploring pipeline's own log, replayed through its own config, gives every row weight 1
-    (IPS is the logged mean reward); replayed through the greedy one, the estimate weighs only the
-    rows greedy would have shown."""
+    (IPS is the logged mean reward); replayed through the greedy one, a row weighs 1 / propensity
+    where it holds greedy's own pick for that slot and 0 elsewhere."""
     store, model_dir, data = shop
     exploring, greedy = tmp_path / "exploring.toml", tmp_path / "greedy.toml"
     exploring.write_text(EXPLORING)
@@ -213,21 +213,24 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     log = pipeline_log(queries, shown, rewards)
     log.to_parquet(tmp_path / "log.parquet")
 
-    def ope(config: Path, output: Path) -> dict[str, Any]:
+    def ope(config: Path, output: Path, *more: str) -> dict[str, Any]:
         args = ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(config), "--model", str(model_dir)]
-        result = runner.invoke(app, [*args, "--store", store, "--output", str(output), "--n-bootstrap", "50"])
+        result = runner.invoke(app, [*args, "--store", store, "--output", str(output), "--n-bootstrap", "50", *more])
         assert result.exit_code == 0, result.output
         return dict(json.loads(output.read_text()))
 
     own = ope(exploring, tmp_path / "own.json")
     assert own["estimators"]["ips"]["value"] == pytest.approx(log["reward"].mean(), rel=1e-12)
-    assert own["rows"] == len(log) and own["rounds"] == len(users)
-    other = ope(greedy, tmp_path / "greedy.json")
+    assert own["rows"] == len(log) and own["rounds"] == len(users) and own["blind_mass"] is None
+    other = ope(greedy, tmp_path / "greedy.json", "--logging-pipeline", str(exploring))
     assert other["target"] == str(greedy)
-    _, target = replay(Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data), log)
-    weights = target.logged(replay(logging, log)[0]) / log["propensity"].to_numpy()
-    expected = float((weights * log["reward"].to_numpy()).mean())
-    assert other["estimators"]["ips"]["value"] == pytest.approx(expected, rel=1e-12)
+    assert other["blind_mass"] == 0.0  # greedy shows the top of the pool epsilon draws from
+    picks = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data)
+    rows = zip(log["user"], log["position"], strict=True)
+    chosen = [picks.recommend(Query(user_id=u, k=4)).ids[slot] for u, slot in rows]
+    weights = np.where(log["item"] == chosen, 1 / log["propensity"], 0.0)
+    expected = float((weights * log["reward"]).mean())
+    assert expected > 0 and other["estimators"]["ips"]["value"] == pytest.approx(expected, rel=1e-12)
 
     result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(greedy)])
     assert result.exit_code != 0 and "--pipeline needs --model" in result.output
