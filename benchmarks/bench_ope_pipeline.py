@@ -35,7 +35,8 @@ from common import replace_readme_section, write_results
 from lmrec.encoders import EncoderConfig, embed_texts
 from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
-from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SwitchDR, estimate_all
+from lmrec.simulation.logs import ImpressionLog
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, SwitchDR, estimate_all
 from lmrec.simulation.replay import blind_mass, pipeline_log, replay
 from lmrec.simulation.worlds import ShopWorld
 
@@ -89,9 +90,7 @@ def main() -> None:
         impressions, own = replay(logging, log)
         for name, pipeline in targets.items():
             _, target = replay(pipeline, log)
-            truth = float(((target.probability * target.at(attraction[users[impressions.round]])).sum(1)).dot(
-                exam[impressions.position]
-            ) / len(impressions))  # fmt: skip
+            truth = exact_value(target, impressions, users, attraction, exam)
             blind[name].append(blind_mass(target, own))
             estimators: list[Estimator[Any]] = [
                 IPS({"n_bootstrap": args.bootstrap, "seed": seed}),
@@ -144,6 +143,16 @@ def draw_log(
         shown.append(listed)
         rewards.append((rng.random(len(listed)) < exam[: len(listed)] * attraction[user, listed.index]).astype(float))
     return pipeline_log(queries, shown, rewards), users
+
+
+def exact_value(
+    target: SlotTarget, impressions: ImpressionLog, users: np.ndarray, attraction: np.ndarray, exam: np.ndarray
+) -> float:
+    """The target's expected clicks per logged slot: the mean over rows of sum_c P(item c at the row's
+    slot) x examination(slot) x the request's user's attraction to item c (`users` by request)."""
+    row_users = users[impressions.round][:, None]  # (n, 1)
+    liked = attraction[row_users, np.maximum(target.items, 0)]  # (n, c); padding has probability 0
+    return float(((target.probability * liked).sum(axis=1) * exam[impressions.position]).mean())
 
 
 def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
