@@ -35,6 +35,13 @@ def recommend_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show the two history items that raised each recommendation's score most.")
     ] = False,
+    explain_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Explain by this of the model's methods (implies --explain; `lmrec models` lists them, "
+            "the first is the default), e.g. shapley for sasrec."
+        ),
+    ] = None,
     pipeline: Annotated[
         Path | None,
         typer.Option(
@@ -68,6 +75,8 @@ def recommend_command(
 
       lmrec recommend demo/models/sasrec --user u0001 --store demo/lmrec.db --explain
 
+      lmrec recommend demo/models/sasrec --user u0001 --store demo/lmrec.db --explain-by shapley
+
       lmrec recommend demo/models/ease --user u0001 --store demo/lmrec.db --pipeline pipeline.toml
 
       lmrec recommend demo/models/ease --user u0001 --store demo/lmrec.db --pipeline pipeline.toml --explore name=greedy
@@ -83,6 +92,8 @@ def recommend_command(
     if user is None and history is None:
         raise typer.BadParameter("give --user, --history or both")
     if pipeline is not None:
+        if explain_by is not None:
+            raise typer.BadParameter("a pipeline explains as its config says (explain = ...); drop --explain-by")
         if include_seen:
             raise typer.BadParameter("a pipeline never shows the user's own history; drop --include-seen")
         with errors_as_exit_codes():
@@ -100,7 +111,11 @@ def recommend_command(
     with errors_as_exit_codes():
         model = load_model(model_dir)
         items = history.split(",") if history else None
-        result = model.recommend(user, history=items, k=k, exclude_seen=not include_seen, explain=2 if explain else 0)
+        explain = explain or explain_by is not None
+        drivers = 2 if explain else 0
+        result = model.recommend(
+            user, history=items, k=k, exclude_seen=not include_seen, explain=drivers, explain_method=explain_by
+        )
         titles = _titles(store) if store else {}
         reasons = result.column(Columns.Because) if explain else None
     for note in _notes(model, user, items):

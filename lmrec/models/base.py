@@ -144,12 +144,14 @@ class Recommender(ABC, Generic[C]):
         k: int = 10,
         exclude_seen: bool = True,
         explain: int = 0,
+        explain_method: str | None = None,
     ) -> ItemList:
         """Top-k items for a user (by id), an anonymous session (item ids), or both.
 
         A given `history` replaces the stored one, so a session can be scored as it unfolds. With
         `explain` = n > 0 the list gets a `because` column: for each item, up to n (history item id,
-        weight) pairs, the history items that raised its score most (`drivers`), strongest first.
+        weight) pairs, the history items that raised its score most (`drivers`, by `explain_method`,
+        one of `explain_methods`; None is the model's default), strongest first.
         """
         self._check_fitted()
         if history is None:
@@ -166,7 +168,7 @@ class Recommender(ABC, Generic[C]):
         because = np.empty(len(shown), dtype=object)
         because[:] = [
             tuple((str(self.items.ids[i]), w) for i, w in pairs)
-            for pairs in self.drivers(batch.row(0), shown.index, n=explain)
+            for pairs in self.drivers(batch.row(0), shown.index, n=explain, method=explain_method)
         ]
         return shown.with_column(Columns.Because, because)
 

@@ -103,10 +103,10 @@ class PipelineConfig(BaseModel):
     cold_below: int = Field(default=5, ge=0)
     """Items with fewer training interactions than this are `cold` (for the cold budget)."""
 
-    explain: Literal["auto", "occlusion", "mask", "gradient", "attention", "none"] = "auto"
+    explain: Literal["auto", "occlusion", "shapley", "mask", "gradient", "attention", "none"] = "auto"
     """How the model names the history items behind each shown item: `auto` (the model's default),
-    `occlusion` (every model: the drop in the item's score without that history item), `mask`,
-    `gradient` or `attention` (sequential models), `none` skips it."""
+    `occlusion` (every model: the drop in the item's score without that history item), `shapley`,
+    `mask`, `gradient` or `attention` (sequential models), `none` skips it."""
 
     seed: int = Field(default=0, ge=0)
     """Seed of the policy's per-request draws."""

