@@ -89,7 +89,7 @@ def ope_command(
             if target_log is not None or target != "log":
                 raise ConfigError("--pipeline is the target; drop --target and --target-log")
             loaded = (model_dir, store, data, format)
-            logged, target_dist, blind = _pipeline_target(log, pipeline, logging_pipeline, *loaded)
+            logged, target_dist, blind, versions = _pipeline_target(log, pipeline, logging_pipeline, *loaded)
             truth, described = None, str(pipeline)
         else:
             if any(o is not None for o in (logging_pipeline, model_dir, store, data, format)):
@@ -97,7 +97,7 @@ def ope_command(
                     "--logging-pipeline, --model, --store, --data and --format only apply with --pipeline"
                 )
             logged, target_dist, truth, described = _policy_target(log, target_log, target)
-            blind = None
+            blind, versions = None, None
         estimates = estimate_all(logged, target_dist, estimators=_estimators(n_bootstrap, seed, tau))
     payload: dict[str, Any] = {
         "log": str(log),
@@ -107,6 +107,7 @@ def ope_command(
         "logged_reward": float(logged.reward.mean()),
         "truth": truth,
         "blind_mass": blind,
+        "pipeline_versions": versions,
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
     table = Table(title="estimated reward per slot of the target policy (95% bootstrap interval)", show_edge=False)
@@ -123,6 +124,12 @@ def ope_command(
         console.print(
             f"{blind:.1%} of the target's slot probability falls on items the logging pipeline never shows "
             "there; no estimator sees what they would earn"
+        )
+    if versions and versions["log"] and versions["logging"] and versions["logging"] not in versions["log"]:
+        errors.print(
+            f"[yellow]note:[/] the log was written by pipeline version {', '.join(versions['log'])}, and "
+            f"--logging-pipeline is {versions['logging']} (another config or model): its blind mass "
+            "describes another pipeline than the one that wrote the log"
         )
     if output is not None:
         write_json(output, payload)
@@ -157,23 +164,26 @@ def _pipeline_target(
     store: str | None,
     data: Path | None,
     format: str | None,
-) -> tuple[Any, Any, float | None]:
-    """A declared pipeline replayed on a pipeline log, and its blind mass when the logging config is given."""
+) -> tuple[Any, Any, float | None, dict[str, Any]]:
+    """A declared pipeline replayed on a pipeline log, its blind mass when the logging config is
+    given, and the pipeline versions: the log's, the target's and the logging config's."""
     from lmrec.cli.data_source import load_pipeline
-    from lmrec.simulation.replay import blind_mass, replay
+    from lmrec.simulation.replay import blind_mass, logged_versions, replay
 
     if model_dir is None:
         raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
     runner = load_pipeline(path, model_dir, data, store, format)
     frame = read_table(log)
+    versions: dict[str, Any] = {"log": logged_versions(frame), "target": runner.version, "logging": None}
     with errors.status(f"replaying the logged requests through {path.name}"):
         logged, target = replay(runner, frame)
     if logging_path is None:
-        return logged, target, None
+        return logged, target, None, versions
     deployed = load_pipeline(logging_path, model_dir, data, store, format)
+    versions["logging"] = deployed.version
     with errors.status(f"replaying the logged requests through {logging_path.name}"):
         _, logging = replay(deployed, frame)
-    return logged, target, blind_mass(target, logging)
+    return logged, target, blind_mass(target, logging), versions
 
 
 def _estimators(n_bootstrap: int, seed: int, tau: float) -> list[Any]:

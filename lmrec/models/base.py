@@ -9,6 +9,7 @@ save/load — so a model only writes `_fit`, `_score`, `_state` and `_set_state`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -248,6 +249,28 @@ class Recommender(ABC, Generic[C]):
 
     # -- persistence --------------------------------------------------------------------------
 
+    def version(self) -> str:
+        """A content hash of the fitted model, 16 hex digits: its name, config, learned arrays,
+        vocabularies and training histories. Equal versions score alike; `save` and `load` keep it."""
+        self._check_fitted()
+        digest = hashlib.sha256(json.dumps([self.name, self.config.model_dump(mode="json")], sort_keys=True).encode())
+        arrays = self._arrays()
+        for key in sorted(arrays):
+            value = np.ascontiguousarray(arrays[key])
+            digest.update(f"{key}:{value.dtype.str}:{value.shape}".encode())
+            digest.update(value.tobytes())
+        return digest.hexdigest()[:16]
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Everything `save` writes to `state.npz`: the learned state, vocabularies and histories."""
+        state = {f"model.{k}": np.asarray(v) for k, v in self._state().items()}
+        state["base.items"] = np.asarray(self.items.to_list(), dtype=str)
+        state["base.users"] = np.asarray(self.users.to_list(), dtype=str)
+        state["base.history_users"] = self.history.users
+        state["base.history_indptr"] = self.history.indptr
+        state["base.history_items"] = self.history.items
+        return state
+
     def save(self, path: str | Path) -> Path:
         """Write `config.json` and `state.npz` into the folder `path`."""
         self._check_fitted()
@@ -259,12 +282,7 @@ class Recommender(ABC, Generic[C]):
             "lmrec_version": __version__,
             "config": self.config.model_dump(mode="json"),
         }
-        state = {f"model.{k}": np.asarray(v) for k, v in self._state().items()}
-        state["base.items"] = np.asarray(self.items.to_list(), dtype=str)
-        state["base.users"] = np.asarray(self.users.to_list(), dtype=str)
-        state["base.history_users"] = self.history.users
-        state["base.history_indptr"] = self.history.indptr
-        state["base.history_items"] = self.history.items
+        state = self._arrays()
         for key, value in state.items():
             if value.dtype == object:
                 raise TypeError(f"{self.name} state {key!r} is an object array; artifacts hold plain arrays only")

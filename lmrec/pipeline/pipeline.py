@@ -23,6 +23,8 @@ same object. Each stage takes and returns an `ItemList`:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
@@ -105,8 +107,9 @@ class PipelineConfig(BaseModel):
 
     explain: Literal["auto", "occlusion", "shapley", "mask", "gradient", "attention", "none"] = "auto"
     """How the model names the history items behind each shown item: `auto` (the model's default),
-    `occlusion` (every model: the drop in the item's score without that history item), `shapley`,
-    `mask`, `gradient` or `attention` (sequential models), `none` skips it."""
+    `occlusion` (every model: the drop in the item's score without that history item), `shapley`
+    (each history item's share of the item's lead; about ten times occlusion's time), `mask`,
+    `gradient` or `attention` (sequential models), `none` skips it."""
 
     seed: int = Field(default=0, ge=0)
     """Seed of the policy's per-request draws."""
@@ -190,6 +193,14 @@ class Pipeline:
                 raise ConfigError(f"the {self.policy.name} policy needs item vectors for its uncertainty")
             self.head = BayesianLinearHead({"dimension": vectors.shape[1]})
         self._policies: dict[str, Policy[Any]] = {}  # per-request policies, by their settings
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A hash of the pipeline's config and its model's `version`, 16 hex digits: what a pipeline
+        log records as `pipeline_version`. It leaves out the data beside the model (item fields,
+        trending counts) and what a Thompson or UCB head has learned online."""
+        config = json.dumps(self.config.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(f"{config}\n{self.model.version()}".encode()).hexdigest()[:16]
 
     def recommend(self, query: Query) -> ItemList:
         """The shown list for one request, with `source`, `lift`, `propensity`, `explored`, `reason`."""

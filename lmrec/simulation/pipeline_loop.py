@@ -120,7 +120,8 @@ def simulate_pipeline(
     result = loop.result(seconds)
     if not cfg.log:
         return result
-    return dataclasses.replace(result, requests=pipeline_log(loop.queries, loop.lists, loop.rewards))
+    requests = pipeline_log(loop.queries, loop.lists, loop.rewards, version=pipeline.version)
+    return dataclasses.replace(result, requests=requests)
 
 
 class _PipelineLoop(_Loop):

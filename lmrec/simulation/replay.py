@@ -6,7 +6,8 @@ A *pipeline log* is a table with one row per shown item (`PIPELINE_LOG_COLUMNS`)
 or 1), the `propensity` the logging pipeline gave it (`Pipeline.recommend` puts it in the
 `propensity` column) and, optionally, `query`: the rest of the request as a JSON object (`history`,
 `filters`, `weights`, `exploration`; see `Query`), so that a replay sees the request that was
-served. `pipeline_log` writes one from the queries, the shown lists and their clicks.
+served, and `pipeline_version`: the `Pipeline.version` that served it. `pipeline_log` writes one
+from the queries, the shown lists and their clicks.
 
 `replay` asks a target pipeline, request by request, what it would have shown there: its
 `Pipeline.slot_distribution` for the logged query with as many slots as the request had. The
@@ -41,12 +42,17 @@ PIPELINE_LOG_COLUMNS = ("round", "user", "position", "item", "reward", "propensi
 QUERY_COLUMN = "query"
 #: The `Query` fields the `query` column may hold.
 QUERY_FIELDS = ("history", "filters", "weights", "exploration")
+#: The optional column naming the pipeline that served each row (`Pipeline.version`).
+VERSION_COLUMN = "pipeline_version"
 
 
-def pipeline_log(queries: Sequence[Query], shown: Sequence[ItemList], rewards: Sequence[np.ndarray]) -> pd.DataFrame:
+def pipeline_log(
+    queries: Sequence[Query], shown: Sequence[ItemList], rewards: Sequence[np.ndarray], version: str | None = None
+) -> pd.DataFrame:
     """The pipeline log of some requests: `queries[t]` was answered with `shown[t]` (a
     `Pipeline.recommend` result), whose slots earned `rewards[t]`, shape (len(shown[t]),). The round
-    is the query's request id; the fields it sets beyond user and k go to the `query` column."""
+    is the query's request id; the fields it sets beyond user and k go to the `query` column, and
+    `version` (the serving `Pipeline.version`), when given, to `pipeline_version`."""
     frames = []
     for query, listed, reward in zip(queries, shown, rewards, strict=True):
         reward = np.asarray(reward, dtype=np.float64)
@@ -65,9 +71,18 @@ def pipeline_log(queries: Sequence[Query], shown: Sequence[ItemList], rewards: S
                 }
             )
         )
-    if not frames:
-        return pd.DataFrame({c: [] for c in (*PIPELINE_LOG_COLUMNS, QUERY_COLUMN)})
-    return pd.concat(frames, ignore_index=True)
+    columns = (*PIPELINE_LOG_COLUMNS, QUERY_COLUMN)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in columns})
+    if version is not None:
+        out[VERSION_COLUMN] = version
+    return out
+
+
+def logged_versions(log: pd.DataFrame) -> list[str]:
+    """The pipeline versions a log's rows name, sorted; empty when it has no `pipeline_version`."""
+    if VERSION_COLUMN not in log.columns:
+        return []
+    return sorted({str(v) for v in log[VERSION_COLUMN].dropna()})
 
 
 def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarget]:

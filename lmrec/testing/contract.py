@@ -56,6 +56,8 @@ class ModelContract:
             model.score_histories(Histories.from_lists([[0]]))
         with pytest.raises(NotFittedError):
             model.save("never-written")
+        with pytest.raises(NotFittedError):
+            model.version()
 
     def test_scores_cover_the_catalogue(self, fitted: Recommender[Any], data: Dataset) -> None:
         histories = data.histories()
@@ -158,8 +160,10 @@ class ModelContract:
 
     def test_refit_replaces_what_was_learned(self, data: Dataset) -> None:
         model = create_model(self.model_name, self.config).fit(data)
+        first = model.version()
         half = data.with_interactions(data.interactions.iloc[: len(data.interactions) // 2])
         model.fit(half)
+        assert model.version() != first  # what it learned from is part of its version
         fresh = create_model(self.model_name, self.config).fit(half)
         histories = half.histories()
         np.testing.assert_allclose(
@@ -173,6 +177,7 @@ class ModelContract:
             assert all(npz[key].dtype != object for key in npz.files)
         loaded = load_model(folder)
         assert type(loaded) is type(fitted) and loaded.config == fitted.config
+        assert loaded.version() == fitted.version()
         histories = data.histories()
         np.testing.assert_array_equal(loaded.score_histories(histories), fitted.score_histories(histories))
         session = Histories.from_lists([[0, 3], [12]])

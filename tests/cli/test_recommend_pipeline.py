@@ -210,13 +210,16 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     queries = [Query(user_id=u, k=4, request_id=f"r{t}") for t, u in enumerate(users)]
     shown = [logging.recommend(query) for query in queries]
     rewards = [(rng.random(len(s)) < 0.2).astype(float) for s in shown]
-    log = pipeline_log(queries, shown, rewards)
+    log = pipeline_log(queries, shown, rewards, version=logging.version)
     log.to_parquet(tmp_path / "log.parquet")
+
+    notes = []
 
     def ope(config: Path, output: Path, *more: str) -> dict[str, Any]:
         args = ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(config), "--model", str(model_dir)]
         result = runner.invoke(app, [*args, "--store", store, "--output", str(output), "--n-bootstrap", "50", *more])
         assert result.exit_code == 0, result.output
+        notes.append("describes another pipeline than the one that wrote the log" in result.output)
         return dict(json.loads(output.read_text()))
 
     own = ope(exploring, tmp_path / "own.json")
@@ -224,6 +227,11 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     assert own["rows"] == len(log) and own["rounds"] == len(users) and own["blind_mass"] is None
     other = ope(greedy, tmp_path / "greedy.json", "--logging-pipeline", str(exploring))
     assert other["target"] == str(greedy)
+    target_version = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data).version
+    versions = {"log": [logging.version], "target": target_version, "logging": logging.version}
+    assert other["pipeline_versions"] == versions
+    assert ope(exploring, tmp_path / "wrong.json", "--logging-pipeline", str(greedy))["blind_mass"] > 0
+    assert notes == [False, False, True]  # only where --logging-pipeline did not write the log
     assert other["blind_mass"] == 0.0  # greedy shows the top of the pool epsilon draws from
     picks = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data)
     rows = zip(log["user"], log["position"], strict=True)

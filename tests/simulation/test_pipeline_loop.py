@@ -12,7 +12,7 @@ from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline
 from lmrec.simulation.agents import Agent
 from lmrec.simulation.pipeline_loop import pipeline_name, simulate_pipeline, world_pipeline
-from lmrec.simulation.replay import replay
+from lmrec.simulation.replay import logged_versions, replay
 from lmrec.simulation.report import policy_metrics, simulation_report
 from lmrec.simulation.simulator import _USERS, SimulationResult, _stream, simulate
 from lmrec.simulation.worlds import ShopWorld
@@ -124,10 +124,14 @@ def test_a_pipeline_log_replays_to_its_own_propensities(world: ShopWorld) -> Non
     it excluded), so a fresh pipeline of the same config replays it to exactly the logged propensities."""
     config = {**GREEDY, "retrievers": [{"kind": "model", "n": 20}, {"kind": "fresh", "n": 10}], "pool": 12}
     config["policy"] = {"name": "softmax", "config": {"temperature": 0.05}}
-    result = simulate_pipeline(world, world_pipeline(world, config), {**SIM, "rounds": 200})
+    served = world_pipeline(world, config)
+    result = simulate_pipeline(world, served, {**SIM, "rounds": 200})
     assert result.requests is not None and len(result.requests) == 200 * SIM["k"]
     assert result.requests["query"].str.contains('"exclude"').all()  # products not yet released
-    impressions, target = replay(world_pipeline(world, config), result.requests)
+    replayer = world_pipeline(world, config)
+    assert logged_versions(result.requests) == [served.version] == [replayer.version]  # same config and model
+    assert world_pipeline(world, {**config, "pool": 11}).version != served.version
+    impressions, target = replay(replayer, result.requests)
     np.testing.assert_allclose(target.logged(impressions), impressions.propensity, rtol=1e-12)
     assert result.log is not None
     np.testing.assert_array_equal(impressions.item, result.log.item)
