@@ -41,7 +41,8 @@ def train_command(
             recommender.fit(dataset)
         seconds = time.perf_counter() - start
         folder = recommender.save(output)
-    console.print(f"trained {model} on {dataset} in {seconds:.1f}s; saved to {folder}")
+    version = recommender.version()
+    console.print(f"trained {model} on {dataset} in {seconds:.1f}s; saved to {folder} (version {version})")
     report = training_report(recommender)
     if report is not None:
         console.print(_training_summary(report))

@@ -114,6 +114,7 @@ def test_train_then_recommend(tmp_path: Path) -> None:
     code, out = invoke("train", "--model", "ease", "--data", str(path), "--set", "l2=10", "--output", str(model_dir))
     assert code == 0, out
     assert json.loads((model_dir / "config.json").read_text())["config"]["l2"] == 10
+    assert f"(version {load_model(model_dir).version()})" in out.replace("\n", "")
     code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "3")
     assert code == 0, out
     assert out.count("\n") >= 3
