@@ -10,6 +10,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from lmrec.cli.main import app
+from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS
 
 runner = CliRunner()
 SMALL_SHOP = ["--world", "shop", "--shop-users", "60", "--shop-items", "40", "--item-vectors", "interactions"]
@@ -58,7 +59,8 @@ def test_pipeline_runs_beside_the_policies_in_the_same_report(tmp_path: Path) ->
     assert len(log["item"]) == 400 * 5
     assert ((log["propensity"] > 0) & (log["propensity"] <= 1)).all() and (log["propensity"] < 1).any()
     requests = pd.read_parquet(logs / "pipeline-epsilon.parquet")  # the pipeline log, external ids
-    assert list(requests.columns) == ["round", "user", "position", "item", "reward", "propensity", "query"]
+    assert list(requests.columns) == [*PIPELINE_LOG_COLUMNS, "query", "pipeline_version"]
+    assert requests["pipeline_version"].nunique() == 1  # one pipeline served the run
     np.testing.assert_array_equal(requests["propensity"], log["propensity"])
     assert not (logs / "greedy.parquet").exists()  # batched policies have no queries to replay
 
