@@ -12,7 +12,7 @@ from lmrec.diagnostics import DataError
 from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
 from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, estimate_all
-from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS, blind_mass, pipeline_log, replay
+from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS, blind_mass, logged_versions, pipeline_log, replay
 from lmrec.simulation.worlds import ShopWorld
 
 K, REQUESTS = 4, 3000
@@ -84,6 +84,7 @@ def test_replaying_the_logging_pipeline_gives_its_logged_propensities(
 ) -> None:
     log, _ = logged
     assert list(log.columns) == [*PIPELINE_LOG_COLUMNS, "query"] and len(log) == REQUESTS * K
+    assert logged_versions(log) == []  # written without the serving pipeline's version
     assert log["user"].isna().sum() == K * len(range(0, REQUESTS, 7))  # the anonymous sessions
     impressions, target = replay(Pipeline(LOGGING, model, world.history), log)
     np.testing.assert_allclose(target.logged(impressions), impressions.propensity, rtol=1e-12)

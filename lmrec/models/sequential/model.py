@@ -175,8 +175,9 @@ class SASRecConfig(ModelConfig):
 
     shapley_coalitions: int = Field(default=1024, ge=2)
     """Most history subsets the `shapley` explanation scores per request: every subset when the
-    history has at most log2 of this many items (exact values), else permutations of the history,
-    one subset per prefix, as many as fit (sampled values; their sum is still exactly the score)."""
+    history has at most log2 of this many items (exact values), else this many drawn with `seed`
+    (KernelSHAP estimates, whose sum is still exactly the item's lead). More subsets, steadier
+    values and proportionally more time (about 80 ms a request at 1,024 and 50 history items)."""
 
 
 class SASRec(Recommender[SASRecConfig]):
