@@ -172,7 +172,8 @@ def readme_section(result: dict[str, Any]) -> str:
     s = result["settings"]
     lines = [
         f"Whole pipelines estimated from one pipeline's log in the shop world ({result['world']['users']:,} users, "
-        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py`): the logging pipeline "
+        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py --seeds {s['seeds']}`): "
+        "the logging pipeline "
         f"draws {s['k']} of a re-ranked pool of 30 by softmax at temperature 0.05 for {s['rounds']:,} requests "
         f"per log ({result['logged_ctr_per_slot']:.4f} clicks per slot); each target is replayed on the log with "
         f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and "
