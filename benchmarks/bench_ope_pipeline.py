@@ -18,7 +18,7 @@ world at its defaults, read at round 0):
 - seeds: each seed a new log and bootstrap; per target and estimator the mean and largest relative
   error and the share of seeds whose 95% interval covers the truth.
 
-    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100]
+    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100] [--interval likelihood]
 
 Writes benchmarks/results/ope_pipeline.json and the README's ope-pipeline section.
 """
@@ -66,6 +66,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20, help="logs drawn")
     parser.add_argument("--rounds", type=int, default=20_000, help="requests per log")
     parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples per interval")
+    parser.add_argument(
+        "--interval",
+        choices=("bootstrap", "likelihood"),
+        default="bootstrap",
+        help="the estimators' intervals (likelihood: results/ope_pipeline_likelihood.json, its own README table)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     world = ShopWorld.build({"horizon": 1, "seed": 0})
@@ -92,12 +98,8 @@ def main() -> None:
             _, target = replay(pipeline, log)
             truth = exact_value(target, impressions, users, attraction, exam)
             blind[name].append(blind_mass(target, own))
-            estimators: list[Estimator[Any]] = [
-                IPS({"n_bootstrap": args.bootstrap, "seed": seed}),
-                SNIPS({"n_bootstrap": args.bootstrap, "seed": seed}),
-                DR({"n_bootstrap": args.bootstrap, "seed": seed}),
-                SwitchDR({"n_bootstrap": args.bootstrap, "seed": seed}),
-            ]
+            shared = {"interval": args.interval, "n_bootstrap": args.bootstrap, "seed": seed}
+            estimators: list[Estimator[Any]] = [IPS(shared), SNIPS(shared), DR(shared), SwitchDR(shared)]
             for e in estimate_all(impressions, target, estimators=estimators).values():
                 runs[name][e.estimator].append(
                     {"truth": truth, "value": e.value, "low": e.low, "high": e.high, "std_error": e.std_error}
@@ -118,8 +120,9 @@ def main() -> None:
             for name in TARGETS
         },
     }
-    path = write_results("ope_pipeline", result)
-    replace_readme_section("ope-pipeline", readme_section(result))
+    suffix = "" if args.interval == "bootstrap" else f"_{args.interval}"
+    path = write_results(f"ope_pipeline{suffix}", result)
+    replace_readme_section(f"ope-pipeline{suffix.replace('_', '-')}", readme_section(result))
     print(readme_section(result))
     print(f"wrote {path}")
 
@@ -170,14 +173,21 @@ def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
 
 def readme_section(result: dict[str, Any]) -> str:
     s = result["settings"]
+    likelihood = s.get("interval") == "likelihood"
+    flag = " --interval likelihood" if likelihood else ""
+    interval = (
+        "empirical-likelihood intervals over the requests"
+        if likelihood
+        else f"bootstrap ({s['bootstrap']} resamples of the requests)"
+    )
     lines = [
         f"Whole pipelines estimated from one pipeline's log in the shop world ({result['world']['users']:,} users, "
-        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py --seeds {s['seeds']}`): "
+        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py --seeds {s['seeds']}{flag}`): "
         "the logging pipeline "
         f"draws {s['k']} of a re-ranked pool of 30 by softmax at temperature 0.05 for {s['rounds']:,} requests "
         f"per log ({result['logged_ctr_per_slot']:.4f} clicks per slot); each target is replayed on the log with "
-        f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and "
-        f"bootstrap ({s['bootstrap']} resamples of the requests). Each cell: mean relative error (largest of the "
+        f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and {interval}. "
+        "Each cell: mean relative error (largest of the "
         "seeds) · share of seeds whose 95% interval covers the truth. *Blind* is the share of the target's "
         "probability on items the logging pipeline never shows at that slot, which no weight can see.",
         "",

@@ -51,11 +51,18 @@ def ope_command(
     ] = None,
     format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
     output: Annotated[Path | None, typer.Option(help="Write the estimates here as JSON.")] = None,
+    interval: Annotated[
+        str,
+        typer.Option(
+            help="bootstrap (percentile, over resamples of the rounds) or likelihood (empirical likelihood: "
+            "follows the skew of large importance weights)."
+        ),
+    ] = "bootstrap",
     n_bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of rounds for the intervals.")] = 1000,
     tau: Annotated[float, typer.Option(min=0.0, help="Switch-DR: importance weights above this use the model.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
-    """Off-policy evaluation: IPS, SNIPS, doubly robust and Switch-DR with 95% bootstrap intervals.
+    """Off-policy evaluation: IPS, SNIPS, doubly robust and Switch-DR with 95% intervals.
 
     A log is an Open Bandit Dataset file (`.../random/all/all.csv`) or a CSV, Parquet or JSON-lines
     table with columns round, position, item, reward, propensity (item and position as 0-based
@@ -98,7 +105,7 @@ def ope_command(
                 )
             logged, target_dist, truth, described = _policy_target(log, target_log, target)
             blind, versions = None, None
-        estimates = estimate_all(logged, target_dist, estimators=_estimators(n_bootstrap, seed, tau))
+        estimates = estimate_all(logged, target_dist, estimators=_estimators(interval, n_bootstrap, seed, tau))
     payload: dict[str, Any] = {
         "log": str(log),
         "target": described,
@@ -110,7 +117,7 @@ def ope_command(
         "pipeline_versions": versions,
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
-    table = Table(title="estimated reward per slot of the target policy (95% bootstrap interval)", show_edge=False)
+    table = Table(title=f"estimated reward per slot of the target policy (95% {interval} interval)", show_edge=False)
     for column in ("estimator", "estimate", "interval", "relative error" if truth else "ESS"):
         table.add_column(column, justify="right")
     for name, e in estimates.items():
@@ -186,16 +193,11 @@ def _pipeline_target(
     return logged, target, blind_mass(target, logging), versions
 
 
-def _estimators(n_bootstrap: int, seed: int, tau: float) -> list[Any]:
-    from lmrec.simulation.ope import DR, IPS, SNIPS, OPEConfig, SwitchDR
+def _estimators(interval: str, n_bootstrap: int, seed: int, tau: float) -> list[Any]:
+    from lmrec.simulation.ope import DR, IPS, SNIPS, SwitchDR
 
-    shared = OPEConfig(n_bootstrap=n_bootstrap, seed=seed)
-    return [
-        IPS(shared),
-        SNIPS(shared),
-        DR({"n_bootstrap": n_bootstrap, "seed": seed}),
-        SwitchDR({"n_bootstrap": n_bootstrap, "seed": seed, "tau": tau}),
-    ]
+    shared = {"interval": interval, "n_bootstrap": n_bootstrap, "seed": seed}
+    return [IPS(shared), SNIPS(shared), DR(shared), SwitchDR({**shared, "tau": tau})]
 
 
 def read_log(path: Path) -> Any:

@@ -15,9 +15,11 @@ holding those items and their probabilities. With importance weights
     w_i = pi_e(a_i | x_i, p_i) / pi_0(a_i | x_i, p_i),
 
 the estimators are IPS, SNIPS, DR and Switch-DR (see each class). Each returns an `Estimate`
-with a percentile bootstrap interval that resamples whole rounds (rows of one round share a user
-and are not independent), a delta-method standard error over rounds, and Kish's effective sample
-size of the weights. The doubly robust estimators hold their reward model fixed across resamples.
+with an interval over whole rounds (rows of one round share a user and are not independent): a
+percentile bootstrap that resamples them, or (`interval = "likelihood"`) the empirical-likelihood
+interval of `lmrec.simulation.likelihood`; a delta-method standard error over rounds; and Kish's
+effective sample size of the weights. The doubly robust estimators hold their reward model fixed
+across resamples.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lmrec.configs import validated_config
 from lmrec.diagnostics import ConfigError, DataError, NotFittedError
 from lmrec.evaluation.stats import resampled_means
+from lmrec.simulation.likelihood import likelihood_interval
 from lmrec.simulation.logs import ImpressionLog
 
 #: Largest |sum - 1| accepted for a row of `target_dist`.
@@ -41,9 +44,14 @@ SUM_TOLERANCE = 1e-6
 
 
 class OPEConfig(BaseModel):
-    """Settings every estimator shares: the bootstrap interval."""
+    """Settings every estimator shares: the interval."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    interval: Literal["bootstrap", "likelihood"] = "bootstrap"
+    """`bootstrap`: the percentile interval over resamples of the rounds; `likelihood`: the
+    empirical-likelihood interval over the rounds (`lmrec.simulation.likelihood`), which follows
+    the skew that large importance weights give an estimate."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
     """Bootstrap resamples of the rounds for the interval; 0 skips it (the bounds are then NaN)."""
@@ -52,7 +60,7 @@ class OPEConfig(BaseModel):
     """Seed of the bootstrap resampling."""
 
     level: float = Field(default=0.95, gt=0.0, lt=1.0)
-    """Coverage of the percentile interval."""
+    """Coverage of the interval."""
 
 
 class RewardModelConfig(BaseModel):
@@ -504,7 +512,10 @@ def _summarise(
     std_error = math.nan
     if n_rounds > 1 and total > 0:
         std_error = math.sqrt(n_rounds / (n_rounds - 1) * float(residual @ residual)) / total
-    low, high = _bootstrap_ratio(num, den, config)
+    if config.interval == "likelihood":
+        low, high = likelihood_interval(num, den, config.level)
+    else:
+        low, high = _bootstrap_ratio(num, den, config)
     squares = float(applied @ applied)
     ess = float(applied.sum()) ** 2 / squares if squares > 0 else 0.0
     return Estimate(

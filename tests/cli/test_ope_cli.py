@@ -48,6 +48,17 @@ def test_uniform_target_on_a_uniform_log_recovers_the_mean_click_rate(tmp_path: 
     for estimate in payload["estimators"].values():
         assert abs(estimate["value"] - 0.2) < 0.02  # the true value: mean of 0.1, 0.2, 0.3
         assert estimate["low"] <= estimate["value"] <= estimate["high"]
+    args = ["ope", "--log", str(tmp_path / "log.csv"), "--target", "uniform", "--interval", "likelihood"]
+    result = runner.invoke(app, [*args, "--output", str(tmp_path / "el.json")])
+    assert result.exit_code == 0 and "likelihood interval" in result.output, result.output
+    for name, estimate in json.loads((tmp_path / "el.json").read_text())["estimators"].items():
+        assert estimate["value"] == payload["estimators"][name]["value"]  # the same estimate, another interval
+        assert (
+            estimate["low"] < estimate["value"] < estimate["high"]
+            and estimate["low"] != payload["estimators"][name]["low"]
+        )
+    result = runner.invoke(app, [*args[:-1], "psychic"])
+    assert result.exit_code != 0 and "interval" in result.output, result.output
 
 
 def test_another_logs_mix_is_the_target_and_its_mean_the_truth(tmp_path: Path) -> None:

@@ -202,6 +202,16 @@ def test_snips_ignores_a_common_scale_of_the_propensities() -> None:
     assert IPS().estimate(halved, target).value == pytest.approx(2 * IPS().estimate(impressions, target).value)
 
 
+def test_likelihood_intervals_hold_the_estimate_and_are_about_the_normal_ones_where_weights_are_tame() -> None:
+    impressions = simulate(0)
+    target = TARGETS["uniform"][impressions.position]
+    for estimator in (IPS, SNIPS, DR, SwitchDR):
+        estimate = estimator({"interval": "likelihood"}).estimate(impressions, target)
+        half = 1.959964 * estimate.std_error  # the normal interval's half-width
+        below, above = (estimate.value - estimate.low) / half, (estimate.high - estimate.value) / half
+        assert 0.9 < below < 1.0 < above < 1.1, (estimator.name, below, above)  # clicks are skewed up
+
+
 def test_no_bootstrap_gives_nan_bounds() -> None:
     impressions = tiny()
     estimate = IPS({"n_bootstrap": 0}).estimate(impressions, TARGET_BY_SLOT[impressions.position])
@@ -252,13 +262,11 @@ def true_value(target: np.ndarray) -> float:
     return float((target * CLICK).sum(axis=1).mean())
 
 
-def test_unbiased_and_covering_in_a_known_world() -> None:
+@pytest.mark.parametrize("interval", ["bootstrap", "likelihood"])
+def test_unbiased_and_covering_in_a_known_world(interval: str) -> None:
     seeds = range(20)
-    estimators: list[Estimator[Any]] = [
-        IPS({"n_bootstrap": 200}),
-        SNIPS({"n_bootstrap": 200}),
-        DR({"n_bootstrap": 200}),
-    ]
+    shared = {"n_bootstrap": 200, "interval": interval}
+    estimators: list[Estimator[Any]] = [IPS(shared), SNIPS(shared), DR(shared)]
     results: dict[tuple[str, str], list[Any]] = {}
     for seed in seeds:
         impressions = simulate(seed)
