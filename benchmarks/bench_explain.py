@@ -80,8 +80,8 @@ def measure(model: Recommender[Any], method: str, data: Dataset, every: int) -> 
         started = time.perf_counter()
         weights = model.explain(history, shown.index, method)  # (10, W)
         seconds.append(time.perf_counter() - started)
-        first = len(history) - window + int(np.argmax(weights[0]))
-        firsts = len(history) - window + np.argsort(-weights[0], kind="stable")[:3]
+        firsts = len(history) - window + np.argsort(-weights[0], kind="stable")[:3]  # first is argmax's pick
+        first = int(firsts[0])
         variants = Histories.from_lists(
             [
                 history,

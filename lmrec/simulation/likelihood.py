@@ -1,5 +1,5 @@
 """Empirical-likelihood intervals for ratio estimates (Owen 1988; for off-policy evaluation,
-Karampatziakis, Mineiro and Ramdas 2020).
+Karampatziakis, Langford and Mineiro 2020).
 
 Every estimator of `lmrec.simulation.ope` is a ratio V = sum_k n_k / sum_k d_k over independent
 units k (the requests). Its empirical-likelihood interval is {v : -2 log R(v) <= chi2_1(level)},

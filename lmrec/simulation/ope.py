@@ -54,10 +54,10 @@ class OPEConfig(BaseModel):
     the skew that large importance weights give an estimate."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
-    """Bootstrap resamples of the rounds for the interval; 0 skips it (the bounds are then NaN)."""
+    """Bootstrap resamples of the rounds for a `bootstrap` interval; 0 skips it (the bounds are then NaN)."""
 
     seed: int = 0
-    """Seed of the bootstrap resampling."""
+    """Seed of the bootstrap resampling (a `likelihood` interval draws nothing)."""
 
     level: float = Field(default=0.95, gt=0.0, lt=1.0)
     """Coverage of the interval."""

@@ -192,6 +192,9 @@ def test_pipeline_refuses_other_data_and_seen_items(tmp_path: Path, shop: tuple[
     assert code == 64 and "retrain" in out
     code, out = recommend(str(model_dir), "-u", "u01", "--store", store, "--pipeline", str(config), "--include-seen")
     assert code == 2 and "never shows" in out
+    explained = ("--pipeline", str(config), "--explain-by", "mask")
+    code, out = recommend(str(model_dir), "-u", "u01", "--store", store, *explained)
+    assert code == 2 and "explains as its config" in out, out
     code, out = recommend(str(model_dir), "--user", "u01", "--data", str(other))
     assert code == 2 and "only apply with --pipeline" in out
 

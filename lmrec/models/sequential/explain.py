@@ -127,11 +127,12 @@ def _kernel_shapley(model: SASRec, recent: np.ndarray, targets: np.ndarray, pair
     size = rng.choice(sizes, size=pairs, p=kernel / kernel.sum())  # (S,)
     order = np.argsort(rng.random((pairs, t)), axis=1)  # (S, T) a random permutation per subset
     drawn = order < size[:, None]  # (S, T): `size` members at random
-    present = np.concatenate([drawn, ~drawn]).astype(np.float64)  # (2S, T) each subset, then its complement
-    values = _subset_scores(model, recent, present.astype(bool), targets)  # (2S, n)
+    present = np.concatenate([drawn, ~drawn])  # (2S, T) each subset, then its complement
+    values = _subset_scores(model, recent, present, targets)  # (2S, n)
     whole = _subset_scores(model, recent, np.ones((1, t), dtype=bool), targets)[0]  # (n,)
-    gram = np.linalg.pinv(present.T @ present / len(present))  # (T, T) inverse second moment of membership
-    fit = gram @ (present.T @ values / len(present))  # (T, n) unconstrained least squares
+    member = present.astype(np.float64)  # (2S, T)
+    gram = np.linalg.pinv(member.T @ member / len(member))  # (T, T) inverse second moment of membership
+    fit = gram @ (member.T @ values / len(member))  # (T, n) unconstrained least squares
     ones = gram.sum(axis=1)  # (T,) gram @ 1
     shift = (fit.sum(axis=0) - whole) / ones.sum()  # (n,) the multiplier that makes each column sum to whole
     return (fit - np.outer(ones, shift)).T.astype(np.float32)
