@@ -104,9 +104,12 @@ def demo_command(
         final = create_model(best.model, DEMO_SETTINGS.get(best.model)).fit(dataset)
         model_dir = final.save(folder / "models" / best.model)
         write_json(folder / "models" / "best.json", {"model": best.model, "path": str(model_dir)})
-        _print_example(final, dataset, shop.items)
+        # Shapley values where the model has them: the one history item whose removal costs most can be
+        # a near tie of a few hundredths among items that stand in for each other (README, Explanations).
+        method = "shapley" if "shapley" in final.explain_methods else final.explain_methods[0]
+        _print_example(final, dataset, shop.items, method)
         console.print(f"[bold]5. model[/] {best.model} retrained on all data -> {model_dir}")
-        how = "--explain-by shapley" if "shapley" in final.explain_methods else "--explain"
+        how = f"--explain-by {method}" if method != final.explain_methods[0] else "--explain"
         console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]} --store {db_path} {how}")
 
 
@@ -128,7 +131,7 @@ def _print_results(results: list, best: str) -> None:  # type: ignore[type-arg]
     console.print(table)
 
 
-def _print_example(model, dataset, items_frame) -> None:  # type: ignore[no-untyped-def]
+def _print_example(model, dataset, items_frame, method: str) -> None:  # type: ignore[no-untyped-def]
     from lmrec.data.columns import Columns
 
     titles = dict(zip(items_frame[Columns.Item].astype(str), items_frame[Columns.Title], strict=True))
@@ -137,10 +140,7 @@ def _print_example(model, dataset, items_frame) -> None:  # type: ignore[no-unty
     console.print(f"   user {user} recently looked at:")
     for item in dataset.items.id(history):
         console.print(f"     - {titles.get(item, item)}")
-    # Shapley values where the model has them: the one history item whose removal costs most can be
-    # a near tie of a few hundredths among items that stand in for each other (README, Explanations).
-    method = "shapley" if "shapley" in model.explain_methods else None
-    console.print(f"   {model.name} recommends (explained by {method or model.explain_methods[0]}):")
+    console.print(f"   {model.name} recommends (explained by {method}):")
     shown = model.recommend(user, k=5, explain=1, explain_method=method)
     for item, pairs in zip(shown.ids, shown.column(Columns.Because), strict=True):
         because = f"  (because of {titles.get(pairs[0][0], pairs[0][0])}, {pairs[0][1]:+.2f})" if pairs else ""
