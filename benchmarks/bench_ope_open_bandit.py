@@ -30,7 +30,8 @@ import numpy as np
 from common import replace_readme_section, shared_data, timer, write_results
 
 from lmrec.simulation.logs import ImpressionLog, context_free_policy, read_open_bandit
-from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, ItemPositionMean, SwitchDR, estimate_all
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SwitchDR, estimate_all
+from lmrec.simulation.reward_model import ItemPositionMean
 
 CAMPAIGNS = ("all", "men", "women")
 LABELS = {"ips": "IPS", "snips": "SNIPS", "dr": "DR", "switch_dr": "Switch-DR"}

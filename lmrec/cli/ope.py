@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,7 +56,8 @@ def ope_command(
         str,
         typer.Option(
             help="bootstrap (percentile, over resamples of the rounds) or likelihood (empirical likelihood: "
-            "follows the skew of large importance weights)."
+            "follows the skew of large importance weights; with --logging-pipeline it also holds the weights "
+            "to their known mean)."
         ),
     ] = "bootstrap",
     n_bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of rounds for the intervals.")] = 1000,
@@ -115,9 +117,14 @@ def ope_command(
         "truth": truth,
         "blind_mass": blind,
         "pipeline_versions": versions,
+        "interval": interval,
+        "weight_constraint": interval == "likelihood" and getattr(target_dist, "expected_weight", None) is not None,
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
-    table = Table(title=f"estimated reward per slot of the target policy (95% {interval} interval)", show_edge=False)
+    held = " with the weights held to their known mean" if payload["weight_constraint"] else ""
+    table = Table(
+        title=f"estimated reward per slot of the target policy (95% {interval} interval{held})", show_edge=False
+    )
     for column in ("estimator", "estimate", "interval", "relative error" if truth else "ESS"):
         table.add_column(column, justify="right")
     for name, e in estimates.items():
@@ -136,7 +143,7 @@ def ope_command(
         errors.print(
             f"[yellow]note:[/] the log was written by pipeline version {', '.join(versions['log'])}, and "
             f"--logging-pipeline is {versions['logging']} (another config or model): its blind mass "
-            "describes another pipeline than the one that wrote the log"
+            "describes another pipeline than the one that wrote the log, and no interval uses it"
         )
     if output is not None:
         write_json(output, payload)
@@ -173,9 +180,11 @@ def _pipeline_target(
     format: str | None,
 ) -> tuple[Any, Any, float | None, dict[str, Any]]:
     """A declared pipeline replayed on a pipeline log, its blind mass when the logging config is
-    given, and the pipeline versions: the log's, the target's and the logging config's."""
+    given, and the pipeline versions: the log's, the target's and the logging config's. With the
+    logging config, the target also carries each row's expected importance weight (for a
+    likelihood interval), unless the log names another pipeline version as its writer."""
     from lmrec.cli.data_source import load_pipeline
-    from lmrec.simulation.replay import blind_mass, logged_versions, replay
+    from lmrec.simulation.replay import expected_weights, logged_versions, replay
 
     if model_dir is None:
         raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
@@ -190,7 +199,10 @@ def _pipeline_target(
     versions["logging"] = deployed.version
     with errors.status(f"replaying the logged requests through {logging_path.name}"):
         _, logging = replay(deployed, frame)
-    return logged, target, blind_mass(target, logging), versions
+    shares = expected_weights(target, logging)  # (n,)
+    if not versions["log"] or deployed.version in versions["log"]:
+        target = replace(target, expected_weight=shares)
+    return logged, target, float(1.0 - shares.mean()), versions
 
 
 def _estimators(interval: str, n_bootstrap: int, seed: int, tau: float) -> list[Any]:

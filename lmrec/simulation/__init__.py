@@ -8,13 +8,12 @@ from lmrec.simulation.ope import (
     DRConfig,
     Estimate,
     Estimator,
-    ItemPositionMean,
     OPEConfig,
-    RewardModelConfig,
     SwitchDR,
     SwitchDRConfig,
     estimate_all,
 )
+from lmrec.simulation.reward_model import ItemPositionMean, RewardModelConfig
 
 __all__ = [
     "DR",

@@ -10,14 +10,26 @@ and lam the root of sum_k g_k / (1 + lam g_k) = 0, so -2 log R(v) = 2 sum_k log(
 Unlike a normal or percentile-bootstrap interval it follows the skew of importance-weighted
 rewards: where a few requests carry very large weights, the interval stretches toward the values
 they pull to, not equally both ways.
+
+What the log alone cannot show is how rare the large weights are: a log that happens to hold few
+of them looks tamer than the policy pair is. Where the expected importance weight of every unit is
+known (its share of the target that the logging policy can show; 1 per slot where the logging
+policy reaches everything the target may show), `constrained_likelihood_interval` adds the
+moment E[sum_k (w_k - e_k)] = 0 to the weights p (Karampatziakis et al.'s side constraint). A log
+whose weights average below their expectation has missed large ones; the constraint moves mass
+toward the units with large weights and widens the interval where they pull. With two constraints
+and one value this is the over-identified case of Qin and Lawless (1994): the interval is
+{v : W(v) - min_u W(u) <= chi2_1(level)}, W(v) = -2 log R(v), and its centre is the value that
+minimises W, not always the ratio itself.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2
 
 
@@ -63,3 +75,103 @@ def _crossing(numerator: np.ndarray, denominator: np.ndarray, centre: float, edg
     if excess(near) <= 0:
         return edge
     return float(brentq(excess, min(centre, near), max(centre, near), xtol=1e-14))
+
+
+def constrained_log_likelihood_ratio(
+    numerator: np.ndarray, denominator: np.ndarray, weight_excess: np.ndarray, value: float
+) -> float:
+    """W(value) = -2 log R(value) for the ratio sum numerator / sum denominator with the side
+    constraint sum_k p_k weight_excess_k = 0, all three (K,) per-unit sums.
+
+    R is computed through Owen's pseudo-logarithm (log below 1/K replaced by its quadratic
+    continuation), which equals the empirical likelihood wherever a weighting meets both
+    constraints and stays finite, large, where none does.
+    """
+    g = np.column_stack([weight_excess, numerator - value * denominator])  # (K, 2)
+    return 2.0 * _pseudo_log_dual(g)
+
+
+def constrained_likelihood_interval(
+    numerator: np.ndarray, denominator: np.ndarray, weight_excess: np.ndarray, level: float
+) -> tuple[float, float]:
+    """The empirical-likelihood interval of sum numerator / sum denominator at `level` with the
+    known weight mean as a side constraint (module docstring); `weight_excess` (K,) is each unit's
+    importance weights minus their expectation. NaN bounds with fewer than two units or nothing
+    in the denominator."""
+    counted = denominator > 0
+    if len(numerator) < 2 or not counted.any():
+        return math.nan, math.nan
+    ratios = numerator[counted] / denominator[counted]
+    lowest, highest = float(ratios.min()), float(ratios.max())
+    if lowest == highest:
+        return lowest, highest
+    centre = float(numerator.sum() / denominator.sum())
+
+    def statistic(v: float) -> float:
+        return constrained_log_likelihood_ratio(numerator, denominator, weight_excess, v)
+
+    best = _quasi_convex_minimum(statistic, lowest, centre, highest)
+    cut = float(chi2.ppf(level, 1)) + statistic(best)
+    return _constrained_crossing(statistic, best, lowest, cut), _constrained_crossing(statistic, best, highest, cut)
+
+
+def _pseudo_log_dual(g: np.ndarray) -> float:
+    """max over lam of sum_k log*(1 + lam . g_k) for g (K, m), by damped Newton steps (the function
+    is concave); log* is the logarithm continued quadratically below 1/K (Owen 2001, ch. 3.14)."""
+    k = len(g)
+    floor = 1.0 / k
+    scale = np.abs(g).max(axis=0)  # (m,) columns in comparable units, so the steps are well conditioned
+    scale[scale == 0] = 1.0
+    g = g / scale
+    lam = np.zeros(g.shape[1])
+
+    def parts(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        z = 1.0 + g @ lam  # (K,)
+        low = z < floor
+        safe = np.where(low, 1.0, z)
+        value = np.where(low, math.log(floor) - 1.5 + 2.0 * z / floor - 0.5 * (z / floor) ** 2, np.log(safe))
+        slope = np.where(low, 2.0 / floor - z / floor**2, 1.0 / safe)  # d log* / dz
+        curve = np.where(low, -1.0 / floor**2, -1.0 / safe**2)  # d2 log* / dz2
+        return float(value.sum()), g.T @ slope, (g * curve[:, None]).T @ g
+
+    current, gradient, hessian = parts(lam)
+    for _ in range(100):
+        step = np.linalg.solve(hessian - 1e-12 * np.eye(len(lam)), -gradient)
+        gain = float(gradient @ step)  # the Newton decrement: the predicted rise is half of it
+        if gain < 1e-13 * max(1.0, abs(current)):
+            break
+        size = 1.0
+        while size > 1e-10:
+            trial = lam + size * step
+            value, trial_gradient, trial_hessian = parts(trial)
+            if value >= current + 1e-4 * size * gain:
+                break
+            size /= 2.0
+        else:
+            break
+        lam, current, gradient, hessian = trial, value, trial_gradient, trial_hessian
+    return current
+
+
+def _quasi_convex_minimum(statistic: Callable[[float], float], lowest: float, start: float, highest: float) -> float:
+    """Where the statistic, quasi-convex in v (its level sets are intervals), is least in [lowest,
+    highest]: a bracket grown from `start`, then Brent's method inside it."""
+    spread = (highest - lowest) * 1e-3
+    left, right = max(lowest, start - spread), min(highest, start + spread)
+    while left > lowest and statistic(left) <= statistic(start):
+        left = max(lowest, start - 4.0 * (start - left))
+    while right < highest and statistic(right) <= statistic(start):
+        right = min(highest, start + 4.0 * (right - start))
+    found = minimize_scalar(
+        statistic, bounds=(left, right), method="bounded", options={"xatol": 1e-12 * (right - left)}
+    )
+    return float(found.x)
+
+
+def _constrained_crossing(statistic: Callable[[float], float], best: float, edge: float, cut: float) -> float:
+    """Where the statistic crosses `cut` between its minimum `best` and `edge`; the edge itself when it
+    stays below the cut up to there."""
+    near = edge - (edge - best) * 1e-9
+    if near == best or statistic(near) <= cut:
+        return edge
+    return float(brentq(lambda v: statistic(v) - cut, min(best, near), max(best, near), xtol=1e-14))

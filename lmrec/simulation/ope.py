@@ -17,8 +17,9 @@ holding those items and their probabilities. With importance weights
 the estimators are IPS, SNIPS, DR and Switch-DR (see each class). Each returns an `Estimate`
 with an interval over whole rounds (rows of one round share a user and are not independent): a
 percentile bootstrap that resamples them, or (`interval = "likelihood"`) the empirical-likelihood
-interval of `lmrec.simulation.likelihood`; a delta-method standard error over rounds; and Kish's
-effective sample size of the weights. The doubly robust estimators hold their reward model fixed
+interval of `lmrec.simulation.likelihood`, which also holds the weights to their known mean where
+the target says what it is (`SlotTarget.expected_weight`); a delta-method standard error over
+rounds; and Kish's effective sample size of the weights. The doubly robust estimators hold their reward model fixed
 across resamples.
 """
 
@@ -27,17 +28,18 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmrec.configs import validated_config
-from lmrec.diagnostics import ConfigError, DataError, NotFittedError
+from lmrec.diagnostics import ConfigError, DataError
 from lmrec.evaluation.stats import resampled_means
-from lmrec.simulation.likelihood import likelihood_interval
+from lmrec.simulation.likelihood import constrained_likelihood_interval, likelihood_interval
 from lmrec.simulation.logs import ImpressionLog
+from lmrec.simulation.reward_model import ItemPositionMean, RewardModelConfig
 
 #: Largest |sum - 1| accepted for a row of `target_dist`.
 SUM_TOLERANCE = 1e-6
@@ -51,7 +53,8 @@ class OPEConfig(BaseModel):
     interval: Literal["bootstrap", "likelihood"] = "bootstrap"
     """`bootstrap`: the percentile interval over resamples of the rounds; `likelihood`: the
     empirical-likelihood interval over the rounds (`lmrec.simulation.likelihood`), which follows
-    the skew that large importance weights give an estimate."""
+    the skew that large importance weights give an estimate and, where the target carries
+    `expected_weight`, holds the weights' mean to it."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
     """Bootstrap resamples of the rounds for a `bootstrap` interval; 0 skips it (the bounds are then NaN)."""
@@ -61,23 +64,6 @@ class OPEConfig(BaseModel):
 
     level: float = Field(default=0.95, gt=0.0, lt=1.0)
     """Coverage of the interval."""
-
-
-class RewardModelConfig(BaseModel):
-    """Settings of `ItemPositionMean`, the default reward model of the doubly robust estimators."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-    smoothing: float | None = Field(default=None, ge=0.0)
-    """Pseudo-rows at the global mean reward added to every (item, position) pair (s in the
-    formula); None chooses s from the log itself by empirical Bayes (see `ItemPositionMean`)."""
-
-    n_folds: int = Field(default=3, ge=1)
-    """Cross-fitting folds over rounds: a row is predicted by a table fitted without its fold, so
-    its own reward never enters its prediction (as in OBP); 1 fits and predicts on all rows."""
-
-    seed: int = 0
-    """Seed of the assignment of rounds to folds."""
 
 
 class DRConfig(OPEConfig):
@@ -104,7 +90,8 @@ class Estimate:
     Attributes:
         estimator: the estimator's name.
         value: the estimate.
-        low: lower bound of the percentile bootstrap interval over rounds (NaN without bootstrap).
+        low: lower bound of the interval over rounds (`OPEConfig.interval`; NaN where there is too
+            little to compute it, or with `n_bootstrap` 0).
         high: upper bound of that interval.
         level: the interval's coverage.
         std_error: delta-method standard error, treating rounds as the independent units.
@@ -139,19 +126,25 @@ class SlotTarget:
     Arrays (n = rows of the log, c = the most items any row holds):
         items: (n, c) int64, item positions in [0, n_items), or -1 for padding; distinct within a row.
         probability: (n, c) float64, their target probabilities; each row sums to 1.
+        expected_weight: (n,) float64 or None. Where known, each row's importance weight expected
+            under the logging policy: the row's target probability on items the logging policy can
+            show at that slot (1 where it can show all of them). A likelihood interval then holds
+            the weights' mean to it. `lmrec.simulation.replay.expected_weights` computes it for a
+            pipeline log.
     """
 
     items: np.ndarray
     probability: np.ndarray
+    expected_weight: np.ndarray | None = None
 
     @classmethod
-    def from_dense(cls, target_dist: np.ndarray) -> SlotTarget:
+    def from_dense(cls, target_dist: np.ndarray, expected_weight: np.ndarray | None = None) -> SlotTarget:
         """The (n_rows, n_items) form as a `SlotTarget` over every item."""
         dist = np.asarray(target_dist, dtype=np.float64)
         if dist.ndim != 2:
             raise DataError(f"must be 2-dimensional (rows, items), got shape {dist.shape}", field="target_dist")
         items = np.broadcast_to(np.arange(dist.shape[1], dtype=np.int64), dist.shape)
-        return cls(items, dist)
+        return cls(items, dist, expected_weight)
 
     def at(self, values: np.ndarray) -> np.ndarray:
         """`values[i, items[i, c]]` for a (n_rows, n_items) array, 0 at padding; shape (n, c)."""
@@ -161,116 +154,6 @@ class SlotTarget:
     def logged(self, impressions: ImpressionLog) -> np.ndarray:
         """pi_e(a_i | x_i, p_i) of each row's logged item, shape (n,)."""
         return np.where(self.items == impressions.item[:, None], self.probability, 0.0).sum(axis=1)
-
-
-class ItemPositionMean:
-    """Reward model q(a, p): the mean reward of each (item, position) pair, smoothed to the global mean.
-
-        q(a, p) = (sum of rewards of (a, p) + s * mu) / (rows of (a, p) + s)
-
-    with mu the log's mean reward: a pair with no rows gets mu, a pair with many rows its own
-    mean. With `smoothing` None, s = sigma^2 / tau^2 is set by the method of moments (the
-    James-Stein / empirical Bayes shrinkage of a normal means model): sigma^2 is the pooled
-    variance of rewards within pairs and
-
-        tau^2 = max(0, (sum_j n_j (m_j - mu)^2 - (J - 1) sigma^2) / (N - sum_j n_j^2 / N))
-
-    the variance of the true pair means, over the J pairs with rows (n_j rows, mean m_j, N in
-    all). Pairs that differ no more than noise would make them (tau^2 = 0) all get mu. The model
-    ignores the context: right for context-free worlds, a baseline elsewhere. `fit_predict`
-    can cross-fit (`n_folds` > 1) so that no row's own reward enters its prediction.
-
-    Attributes:
-        table: (n_positions, n_items) q(a, p), after `fit`.
-        smoothing: the s used by `fit` (infinite when every pair got mu).
-    """
-
-    config: RewardModelConfig
-    table: np.ndarray
-    smoothing: float
-
-    def __init__(self, config: RewardModelConfig | dict[str, Any] | None = None) -> None:
-        self.config = _make_config(RewardModelConfig, config, "reward model")
-        self.is_fitted = False
-
-    def fit(self, impressions: ImpressionLog) -> Self:
-        """Learn the table from every row of `impressions`; returns self."""
-        self.table, self.smoothing = self._table(impressions, np.ones(len(impressions), dtype=bool))
-        self.is_fitted = True
-        return self
-
-    def predict(self, impressions: ImpressionLog) -> np.ndarray:
-        """q(a, p_i) for every row i and item a, shape (n_rows, n_items)."""
-        if not self.is_fitted:
-            raise NotFittedError("ItemPositionMean.predict called before fit")
-        if self.table.shape != (impressions.n_positions, impressions.n_items):
-            raise DataError(
-                f"the model was fitted on {self.table.shape[0]} positions x {self.table.shape[1]} items",
-                field="n_items",
-                value=(impressions.n_positions, impressions.n_items),
-            )
-        return self.table[impressions.position]
-
-    def fit_predict(self, impressions: ImpressionLog) -> np.ndarray:
-        """Fit and predict on the same log, shape (n_rows, n_items), cross-fitted over rounds when
-        `n_folds` > 1; afterwards the model holds the table fitted on every row."""
-        tables, fold = self.cross_fitted(impressions)
-        return tables[fold, impressions.position]
-
-    def cross_fitted(self, impressions: ImpressionLog) -> tuple[np.ndarray, np.ndarray]:
-        """Fit on the log and return the tables each row is predicted by, without the whole (n_rows,
-        n_items) prediction: row i's q(a, p_i) is `tables[fold[i], p_i, a]`.
-
-        Returns:
-            tables: (n_folds, n_positions, n_items), each fitted without its fold's rounds (one table
-                fitted on every row when `n_folds` is 1).
-            fold: (n,) the table of each row.
-        """
-        self.fit(impressions)
-        if self.config.n_folds == 1:
-            return self.table[None], np.zeros(len(impressions), dtype=np.int64)
-        codes, n_rounds = impressions.round_codes()
-        fold_of_round = np.random.default_rng(self.config.seed).permutation(n_rounds) % self.config.n_folds
-        fold = fold_of_round[codes]  # (n,)
-        tables = np.stack([self._table(impressions, fold != k)[0] for k in range(self.config.n_folds)])
-        return tables, fold
-
-    def _table(self, impressions: ImpressionLog, rows: np.ndarray) -> tuple[np.ndarray, float]:
-        """The (n_positions, n_items) table fitted on the rows selected by the mask, and its s."""
-        shape = (impressions.n_positions, impressions.n_items)
-        size = shape[0] * shape[1]
-        pair = impressions.position[rows] * impressions.n_items + impressions.item[rows]
-        reward = impressions.reward[rows]
-        mu = float(reward.mean()) if len(reward) else 0.0
-        shown = np.bincount(pair, minlength=size).astype(np.float64)  # (P * K,)
-        total = np.bincount(pair, weights=reward, minlength=size)  # (P * K,)
-        squares = np.bincount(pair, weights=reward * reward, minlength=size)  # (P * K,)
-        s = self.config.smoothing
-        if s is None:
-            s = _moment_smoothing(shown, total, squares)
-        if math.isinf(s):
-            return np.full(shape, mu), s
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table = np.where(shown + s > 0, (total + s * mu) / (shown + s), mu)
-        return table.reshape(shape), s
-
-
-def _moment_smoothing(shown: np.ndarray, total: np.ndarray, squares: np.ndarray) -> float:
-    """s = sigma^2 / tau^2 by the method of moments (formulas in `ItemPositionMean`); inf when tau^2 = 0."""
-    seen = shown > 0
-    n, sums = shown[seen], total[seen]  # (J,)
-    n_all, n_pairs = float(n.sum()), len(n)
-    spread = n_all - float((n * n).sum()) / n_all if n_all > 0 else 0.0
-    if n_pairs < 2 or spread <= 0 or n_all <= n_pairs:  # no between- or within-pair variance to measure
-        return math.inf
-    mu = float(sums.sum()) / n_all
-    means = sums / n
-    sigma2 = float(squares[seen].sum() - (n * means * means).sum()) / (n_all - n_pairs)  # pooled within pairs
-    between = float((n * (means - mu) ** 2).sum())
-    tau2 = (between - (n_pairs - 1) * sigma2) / spread
-    if tau2 <= 0:
-        return math.inf
-    return max(sigma2, 0.0) / tau2
 
 
 class Estimator(ABC, Generic[C]):
@@ -307,7 +190,8 @@ class Estimator(ABC, Generic[C]):
         target = check_target(impressions, target_dist)
         weight = target.logged(impressions) / impressions.propensity  # (n,)
         numerator, denominator, applied = self._terms(impressions, target, weight, reward_model)
-        return _summarise(self.name, numerator, denominator, applied, impressions, self.config)
+        excess = None if target.expected_weight is None else weight - target.expected_weight  # (n,)
+        return _summarise(self.name, numerator, denominator, applied, excess, impressions, self.config)
 
     @abstractmethod
     def _terms(
@@ -420,7 +304,7 @@ def check_target(impressions: ImpressionLog, target_dist: np.ndarray | SlotTarge
                 f"{items.shape}",
                 field="target_dist.items",
             )
-        target = SlotTarget(items.astype(np.int64), probability)
+        target = SlotTarget(items.astype(np.int64), probability, target_dist.expected_weight)
         _check_slot_items(target.items, probability, impressions.n_items)
     else:
         target = SlotTarget.from_dense(_numeric_matrix(target_dist, "target_dist", impressions))
@@ -434,7 +318,31 @@ def check_target(impressions: ImpressionLog, target_dist: np.ndarray | SlotTarge
     if off.any():
         row = int(np.argmax(off))
         raise DataError("must sum to 1 over items", field="target_dist", row=row, value=float(sums[row]))
+    if target.expected_weight is not None:
+        target = replace(target, expected_weight=_expected_weight(target.expected_weight, len(impressions)))
     return target
+
+
+def _expected_weight(values: np.ndarray, n_rows: int) -> np.ndarray:
+    """`SlotTarget.expected_weight` checked: one share in [0, 1] per row of the log."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"must be a numeric array of shape ({n_rows},)", field="target_dist.expected_weight") from exc
+    if array.shape != (n_rows,):
+        raise DataError(
+            f"must have shape ({n_rows},) (rows of the log), got {array.shape}", field="target_dist.expected_weight"
+        )
+    bad = ~((array >= 0.0) & (array <= 1.0 + SUM_TOLERANCE))  # NaN fails both
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            "must be a share of the row's probability, in [0, 1]",
+            field="target_dist.expected_weight",
+            row=row,
+            value=float(array[row]),
+        )
+    return array
 
 
 def _check_slot_items(items: np.ndarray, probability: np.ndarray, n_items: int) -> None:
@@ -498,10 +406,13 @@ def _summarise(
     numerator: np.ndarray,
     denominator: np.ndarray,
     applied: np.ndarray,
+    excess: np.ndarray | None,
     impressions: ImpressionLog,
     config: OPEConfig,
 ) -> Estimate:
-    """V = sum n_i / sum d_i with its interval and standard error over rounds."""
+    """V = sum n_i / sum d_i with its interval and standard error over rounds; `excess` (n,), where
+    known, is each row's importance weight minus its expectation (a likelihood interval's side
+    constraint)."""
     codes, n_rounds = impressions.round_codes()
     num = np.bincount(codes, weights=numerator, minlength=n_rounds)  # (K,) per-round sums
     den = np.bincount(codes, weights=denominator, minlength=n_rounds)  # (K,)
@@ -512,7 +423,10 @@ def _summarise(
     std_error = math.nan
     if n_rounds > 1 and total > 0:
         std_error = math.sqrt(n_rounds / (n_rounds - 1) * float(residual @ residual)) / total
-    if config.interval == "likelihood":
+    if config.interval == "likelihood" and excess is not None:
+        surplus = np.bincount(codes, weights=excess, minlength=n_rounds)  # (K,)
+        low, high = constrained_likelihood_interval(num, den, surplus, config.level)
+    elif config.interval == "likelihood":
         low, high = likelihood_interval(num, den, config.level)
     else:
         low, high = _bootstrap_ratio(num, den, config)

@@ -17,7 +17,9 @@ its data (a known user's history) and, for Thompson sampling or UCB, the Bayesia
 
 No importance weight sees an item the logging pipeline never shows at a slot, so the estimators miss
 whatever a target earns there. Replaying the logging pipeline too measures that share:
-`blind_mass(target, logging)`.
+`blind_mass(target, logging)`; per row, `expected_weights(target, logging)` is the rest, each row's
+expected importance weight, which a likelihood interval holds the weights to
+(`SlotTarget.expected_weight`).
 """
 
 from __future__ import annotations
@@ -178,19 +180,27 @@ def _check_round(users: np.ndarray, slots: np.ndarray, rows: np.ndarray, label: 
         )
 
 
-def blind_mass(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> float:
-    """Mean share, over the log's rows, of the target's probability on items the logging policy gives
-    probability 0 at that row's slot (both replayed on the same log): the part of the target no
-    importance weight can see."""
+def expected_weights(target: SlotTarget, logging: SlotTarget, chunk: int = 5_000) -> np.ndarray:
+    """Each row's share of the target's probability on items the logging policy gives a positive
+    probability at that row's slot (both replayed on the same log), shape (n,): the row's importance
+    weight expected under the logging policy, which `SlotTarget.expected_weight` takes."""
     if target.items.shape[0] != logging.items.shape[0]:
         raise DataError("the two targets must be replayed on the same log", field="rows", value=logging.items.shape[0])
-    total = 0.0
+    shares = []
     for start in range(0, len(target.items), chunk):
         rows = slice(start, start + chunk)
         reachable = np.where(logging.probability[rows] > 0, logging.items[rows], -2)  # (n, c_l); -2 matches nothing
         seen = (target.items[rows][:, :, None] == reachable[:, None, :]).any(axis=2)  # (n, c_t)
-        total += float(np.where(seen, 0.0, target.probability[rows]).sum())
-    return total / max(len(target.items), 1)
+        shares.append(np.where(seen, target.probability[rows], 0.0).sum(axis=1))
+    return np.concatenate(shares) if shares else np.zeros(0)
+
+
+def blind_mass(target: SlotTarget, logging: SlotTarget) -> float:
+    """Mean share, over the log's rows, of the target's probability on items the logging policy gives
+    probability 0 at that row's slot (both replayed on the same log): the part of the target no
+    importance weight can see."""
+    shares = expected_weights(target, logging)
+    return float(1.0 - shares.mean()) if len(shares) else 0.0
 
 
 def _query_json(query: Query) -> str | None:

@@ -233,8 +233,15 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     target_version = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data).version
     versions = {"log": [logging.version], "target": target_version, "logging": logging.version}
     assert other["pipeline_versions"] == versions
+    likelihood = ("--interval", "likelihood")
+    held = ope(greedy, tmp_path / "held.json", "--logging-pipeline", str(exploring), *likelihood)
+    assert held["weight_constraint"] and not other["weight_constraint"]
+    ips, snips = held["estimators"]["ips"], held["estimators"]["snips"]
+    assert (ips["low"], ips["high"]) == pytest.approx((snips["low"], snips["high"]), rel=1e-6)  # both E[w r] / E[w]
     assert ope(exploring, tmp_path / "wrong.json", "--logging-pipeline", str(greedy))["blind_mass"] > 0
-    assert notes == [False, False, True]  # only where --logging-pipeline did not write the log
+    wrong = ope(exploring, tmp_path / "wrong-held.json", "--logging-pipeline", str(greedy), *likelihood)
+    assert not wrong["weight_constraint"]  # the log names another writer: its weights' mean is not known
+    assert notes == [False, False, False, True, True]  # only where --logging-pipeline did not write the log
     assert other["blind_mass"] == 0.0  # greedy shows the top of the pool epsilon draws from
     picks = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data)
     rows = zip(log["user"], log["position"], strict=True)

@@ -17,12 +17,12 @@ from lmrec.simulation.ope import (
     IPS,
     SNIPS,
     Estimator,
-    ItemPositionMean,
     SlotTarget,
     SwitchDR,
     SwitchDRConfig,
     estimate_all,
 )
+from lmrec.simulation.reward_model import ItemPositionMean
 
 # -- a hand-computed log ------------------------------------------------------------------------
 # Three rounds of two slots over three items.
@@ -212,6 +212,27 @@ def test_likelihood_intervals_hold_the_estimate_and_are_about_the_normal_ones_wh
         assert 0.9 < below < 1.0 < above < 1.1, (estimator.name, below, above)  # clicks are skewed up
 
 
+def test_a_known_weight_mean_narrows_the_ips_likelihood_interval_to_about_the_snips_one() -> None:
+    """Held to E[w] = 1, IPS and SNIPS estimate the same thing, E[w r] / E[w]: their intervals agree,
+    and IPS's, which without the constraint also carries the noise of the weights' sample mean,
+    narrows (here, a target far from the logging policy: its weights vary most)."""
+    impressions = simulate(3)
+    target = TARGETS["greedy_softmax"][impressions.position]
+    held = SlotTarget.from_dense(target, np.ones(len(impressions)))
+    free = {
+        name: e({"interval": "likelihood"}).estimate(impressions, target)
+        for name, e in (("ips", IPS), ("snips", SNIPS))
+    }
+    known = {
+        name: e({"interval": "likelihood"}).estimate(impressions, held) for name, e in (("ips", IPS), ("snips", SNIPS))
+    }
+    assert known["ips"].low == pytest.approx(known["snips"].low, rel=1e-6)
+    assert known["ips"].high == pytest.approx(known["snips"].high, rel=1e-6)
+    assert known["ips"].high - known["ips"].low < 0.9 * (free["ips"].high - free["ips"].low)
+    for estimate in (*free.values(), *known.values()):
+        assert estimate.low < true_value(TARGETS["greedy_softmax"]) < estimate.high
+
+
 def test_no_bootstrap_gives_nan_bounds() -> None:
     impressions = tiny()
     estimate = IPS({"n_bootstrap": 0}).estimate(impressions, TARGET_BY_SLOT[impressions.position])
@@ -262,16 +283,18 @@ def true_value(target: np.ndarray) -> float:
     return float((target * CLICK).sum(axis=1).mean())
 
 
-@pytest.mark.parametrize("interval", ["bootstrap", "likelihood"])
+@pytest.mark.parametrize("interval", ["bootstrap", "likelihood", "likelihood, weight mean known"])
 def test_unbiased_and_covering_in_a_known_world(interval: str) -> None:
     seeds = range(20)
-    shared = {"n_bootstrap": 200, "interval": interval}
+    shared = {"n_bootstrap": 200, "interval": interval.split(",")[0]}
     estimators: list[Estimator[Any]] = [IPS(shared), SNIPS(shared), DR(shared)]
     results: dict[tuple[str, str], list[Any]] = {}
     for seed in seeds:
         impressions = simulate(seed)
+        known = np.ones(len(impressions)) if "known" in interval else None  # the logging policy shows every item
         for name, target in TARGETS.items():
-            out = estimate_all(impressions, target[impressions.position], estimators=estimators)
+            dense = SlotTarget.from_dense(target[impressions.position], known)
+            out = estimate_all(impressions, dense, estimators=estimators)
             for estimator, estimate in out.items():
                 results.setdefault((name, estimator), []).append(estimate)
     for (name, estimator), estimates in results.items():
@@ -344,6 +367,21 @@ def dr(model: Any) -> Any:
         (lambda: ips(_slots(probability={(1, 0): 0.7})), DataError, "row 1, field 'target_dist': must sum to 1"),
         (lambda: ips(SlotTarget(np.zeros((6, 2), int), np.full((6, 3), 0.5))), DataError, "must have shape (6, 2)"),
         (lambda: ips(SlotTarget(np.zeros((6, 3)), np.full((6, 3), 1 / 3))), DataError, "items must be integers"),
+        (
+            lambda: ips(SlotTarget.from_dense(_target(), np.ones(5))),
+            DataError,
+            "field 'target_dist.expected_weight': must have shape (6,)",
+        ),
+        (
+            lambda: ips(SlotTarget.from_dense(_target(), np.array([1, 1, 1, 1.5, 1, 1]))),
+            DataError,
+            "row 3, field 'target_dist.expected_weight': must be a share",
+        ),
+        (
+            lambda: ips(SlotTarget.from_dense(_target(), np.array([1, np.nan, 1, 1, 1, 1]))),
+            DataError,
+            "row 1, field 'target_dist.expected_weight'",
+        ),
     ],
 )
 def test_bad_inputs_name_the_culprit(call: Any, error: type[Exception], fragment: str) -> None:

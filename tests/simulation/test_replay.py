@@ -12,7 +12,14 @@ from lmrec.diagnostics import DataError
 from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
 from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, estimate_all
-from lmrec.simulation.replay import PIPELINE_LOG_COLUMNS, blind_mass, logged_versions, pipeline_log, replay
+from lmrec.simulation.replay import (
+    PIPELINE_LOG_COLUMNS,
+    blind_mass,
+    expected_weights,
+    logged_versions,
+    pipeline_log,
+    replay,
+)
 from lmrec.simulation.worlds import ShopWorld
 
 K, REQUESTS = 4, 3000
@@ -117,13 +124,15 @@ def test_estimates_tell_a_worse_pipeline_from_the_logging_one(
     assert estimate.value + 2 * estimate.std_error < log["reward"].mean()
 
 
-def test_blind_mass_known_answer() -> None:
+def test_blind_mass_and_expected_weights_known_answer() -> None:
     """Row 0: item 1 has logging probability 0 and item 2 is not in the logging pool, so 0.3 + 0.2 of
-    the target is blind; row 1 is covered. Mean over rows: 0.25."""
+    the target is blind and its expected weight is 0.5; row 1 is covered (expected weight 1). Mean
+    blind share over rows: 0.25."""
     target = SlotTarget(np.array([[0, 1, 2], [3, 4, -1]]), np.array([[0.5, 0.3, 0.2], [0.4, 0.6, 0.0]]))
     logging = SlotTarget(np.array([[0, 1, -1], [4, 3, 5]]), np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25]]))
     assert blind_mass(target, logging) == pytest.approx(0.25)
-    assert blind_mass(target, logging, chunk=1) == pytest.approx(0.25)
+    assert expected_weights(target, logging) == pytest.approx([0.5, 1.0])
+    assert expected_weights(target, logging, chunk=1) == pytest.approx([0.5, 1.0])
     assert blind_mass(logging, logging) == 0.0
 
 
