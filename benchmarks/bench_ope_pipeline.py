@@ -15,18 +15,25 @@ world at its defaults, read at round 0):
   sum_i P[i, j] x examination(j) x attraction(user, i) (P from `Pipeline.slot_distribution`);
 - blind mass: the mean share of a target's slot probability on items the logging pipeline gives
   probability 0 at that slot; no importance weight can see it, so IPS and SNIPS miss that part;
+- intervals, all three on the same estimates: the percentile bootstrap over requests; the
+  empirical likelihood (`interval = "likelihood"`); and the empirical likelihood with each row's
+  expected weight known from the logging pipeline's replay (`SlotTarget.expected_weight`), what
+  `lmrec ope --interval likelihood --logging-pipeline` uses;
 - seeds: each seed a new log and bootstrap; per target and estimator the mean and largest relative
-  error and the share of seeds whose 95% interval covers the truth.
+  error and, per interval, the share of seeds whose 95% interval covers the truth and the mean
+  width relative to the truth.
 
-    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100] [--interval likelihood]
+    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100]
 
-Writes benchmarks/results/ope_pipeline.json and the README's ope-pipeline section.
+Writes benchmarks/results/ope_pipeline.json and the README's ope-pipeline and ope-pipeline-intervals
+sections.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +44,7 @@ from lmrec.models import create_model
 from lmrec.pipeline.pipeline import Pipeline, Query
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, SwitchDR, estimate_all
-from lmrec.simulation.replay import blind_mass, pipeline_log, replay
+from lmrec.simulation.replay import expected_weights, pipeline_log, replay
 from lmrec.simulation.worlds import ShopWorld
 
 K = 10
@@ -59,6 +66,8 @@ TARGETS: dict[str, tuple[dict[str, Any], str]] = {
     "item-kNN, greedy": ({**BASE, "policy": {"name": "greedy"}}, "itemknn"),
 }
 LABELS = {"ips": "IPS", "snips": "SNIPS", "dr": "DR", "switch_dr": "Switch-DR"}
+#: interval -> what it is called in the README.
+INTERVALS = {"bootstrap": "bootstrap", "likelihood": "likelihood", "likelihood_mean": "likelihood, E[w] known"}
 
 
 def main() -> None:
@@ -66,12 +75,6 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20, help="logs drawn")
     parser.add_argument("--rounds", type=int, default=20_000, help="requests per log")
     parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples per interval")
-    parser.add_argument(
-        "--interval",
-        choices=("bootstrap", "likelihood"),
-        default="bootstrap",
-        help="the estimators' intervals (likelihood: results/ope_pipeline_likelihood.json, its own README table)",
-    )
     args = parser.parse_args()
     started = time.perf_counter()
     world = ShopWorld.build({"horizon": 1, "seed": 0})
@@ -86,7 +89,7 @@ def main() -> None:
     print(
         f"shop world: {world.n_users:,} users, {world.n_items:,} items; set up in {time.perf_counter() - started:.0f}s"
     )
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {t: {e: [] for e in LABELS} for t in TARGETS}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {t: {e: [] for e in LABELS} for t in TARGETS}
     blind: dict[str, list[float]] = {t: [] for t in TARGETS}
     logged_ctr = []
     for seed in range(args.seeds):
@@ -97,17 +100,29 @@ def main() -> None:
         for name, pipeline in targets.items():
             _, target = replay(pipeline, log)
             truth = exact_value(target, impressions, users, attraction, exam)
-            blind[name].append(blind_mass(target, own))
-            shared = {"interval": args.interval, "n_bootstrap": args.bootstrap, "seed": seed}
-            estimators: list[Estimator[Any]] = [IPS(shared), SNIPS(shared), DR(shared), SwitchDR(shared)]
-            for e in estimate_all(impressions, target, estimators=estimators).values():
+            shares = expected_weights(target, own)  # (n,)
+            blind[name].append(float(1.0 - shares.mean()))
+            held = replace(target, expected_weight=shares)
+            found = {
+                interval: estimate_all(impressions, slots, estimators=estimators(kind, args.bootstrap, seed))
+                for interval, kind, slots in (
+                    ("bootstrap", "bootstrap", target),
+                    ("likelihood", "likelihood", target),
+                    ("likelihood_mean", "likelihood", held),
+                )
+            }
+            for e in found["bootstrap"].values():
+                bounds = {
+                    interval: [found[interval][e.estimator].low, found[interval][e.estimator].high]
+                    for interval in INTERVALS
+                }
                 runs[name][e.estimator].append(
-                    {"truth": truth, "value": e.value, "low": e.low, "high": e.high, "std_error": e.std_error}
+                    {"truth": truth, "value": e.value, "std_error": e.std_error, "intervals": bounds}
                 )
         worst = max(abs(r["snips"][-1]["value"] / r["snips"][-1]["truth"] - 1) for r in runs.values())
         print(f"  seed {seed}: {time.perf_counter() - tick:.0f}s, largest SNIPS error {worst:.1%}", flush=True)
     result = {
-        "settings": {**vars(args), "k": K, "logging": LOGGING, "targets": TARGETS},
+        "settings": {**vars(args), "k": K, "logging": LOGGING, "targets": TARGETS, "intervals": INTERVALS},
         "world": world.describe(),
         "logged_ctr_per_slot": float(np.mean(logged_ctr)),
         "seconds": round(time.perf_counter() - started, 1),
@@ -120,11 +135,18 @@ def main() -> None:
             for name in TARGETS
         },
     }
-    suffix = "" if args.interval == "bootstrap" else f"_{args.interval}"
-    path = write_results(f"ope_pipeline{suffix}", result)
-    replace_readme_section(f"ope-pipeline{suffix.replace('_', '-')}", readme_section(result))
+    path = write_results("ope_pipeline", result)
+    replace_readme_section("ope-pipeline", readme_section(result))
+    replace_readme_section("ope-pipeline-intervals", intervals_section(result))
     print(readme_section(result))
+    print(intervals_section(result))
     print(f"wrote {path}")
+
+
+def estimators(interval: str, n_bootstrap: int, seed: int) -> list[Estimator[Any]]:
+    """IPS, SNIPS, DR and Switch-DR at their defaults with the given interval."""
+    shared = {"interval": interval, "n_bootstrap": n_bootstrap, "seed": seed}
+    return [IPS(shared), SNIPS(shared), DR(shared), SwitchDR(shared)]
 
 
 def draw_log(
@@ -158,35 +180,37 @@ def exact_value(
     return float(((target.probability * liked).sum(axis=1) * exam[impressions.position]).mean())
 
 
-def summarise(records: list[dict[str, float]]) -> dict[str, Any]:
-    errors = np.array([abs(r["value"] / r["truth"] - 1) for r in records])
-    signed = np.array([r["value"] / r["truth"] - 1 for r in records])
-    covered = [r["low"] <= r["truth"] <= r["high"] for r in records]
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    truth = np.array([r["truth"] for r in records])
+    value = np.array([r["value"] for r in records])
+    per_interval = {}
+    for interval in INTERVALS:
+        low, high = np.array([r["intervals"][interval] for r in records]).T  # (seeds,) each
+        per_interval[interval] = {
+            "coverage": float(np.mean((low <= truth) & (truth <= high))),
+            "mean_relative_width": float(np.mean((high - low) / truth)),
+        }
     return {
-        "mean_relative_error": float(errors.mean()),
-        "max_relative_error": float(errors.max()),
-        "mean_signed_error": float(signed.mean()),
-        "coverage": float(np.mean(covered)),
+        "mean_relative_error": float(np.abs(value / truth - 1).mean()),
+        "max_relative_error": float(np.abs(value / truth - 1).max()),
+        "mean_signed_error": float((value / truth - 1).mean()),
+        "error_in_std_errors": float(np.std((value - truth) / np.array([r["std_error"] for r in records]))),
+        "coverage": per_interval["bootstrap"]["coverage"],
+        "intervals": per_interval,
         "seeds": records,
     }
 
 
 def readme_section(result: dict[str, Any]) -> str:
     s = result["settings"]
-    likelihood = s.get("interval") == "likelihood"
-    flag = " --interval likelihood" if likelihood else ""
-    interval = (
-        "empirical-likelihood intervals over the requests"
-        if likelihood
-        else f"bootstrap ({s['bootstrap']} resamples of the requests)"
-    )
     lines = [
         f"Whole pipelines estimated from one pipeline's log in the shop world ({result['world']['users']:,} users, "
-        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py --seeds {s['seeds']}{flag}`): "
+        f"{result['world']['items']:,} items; `python benchmarks/bench_ope_pipeline.py --seeds {s['seeds']}`): "
         "the logging pipeline "
         f"draws {s['k']} of a re-ranked pool of 30 by softmax at temperature 0.05 for {s['rounds']:,} requests "
         f"per log ({result['logged_ctr_per_slot']:.4f} clicks per slot); each target is replayed on the log with "
-        f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and {interval}. "
+        f"`lmrec.simulation.replay` and its truth is exact. {s['seeds']} seeds, each a new log and bootstrap "
+        f"({s['bootstrap']} resamples of the requests). "
         "Each cell: mean relative error (largest of the "
         "seeds) · share of seeds whose 95% interval covers the truth. *Blind* is the share of the target's "
         "probability on items the logging pipeline never shows at that slot, which no weight can see.",
@@ -200,6 +224,43 @@ def readme_section(result: dict[str, Any]) -> str:
             for e in target["estimators"].values()
         ]
         lines.append(f"| {name} | {target['truth']:.4f} | " + " | ".join(cells) + f" | {target['blind_mass']:.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+def intervals_section(result: dict[str, Any]) -> str:
+    """Coverage and width of the three intervals on the same estimates, per target and estimator."""
+    s = result["settings"]
+    lines = [
+        f"The three intervals on the same {s['seeds']} logs and estimates (the run above): "
+        + "; ".join(f"*{label}*" for label in INTERVALS.values())
+        + " (each row's expected importance weight, from the logging pipeline's replay, held as a side "
+        "constraint). Each cell: share of seeds whose 95% interval covers the truth, per interval in that "
+        "order · mean width relative to the truth, in the same order.",
+        "",
+        "| target | " + " | ".join(LABELS.values()) + " |",
+        "|---" * (len(LABELS) + 1) + "|",
+    ]
+    totals = {interval: 0 for interval in INTERVALS}
+    for name, target in result["targets"].items():
+        cells = []
+        for estimator, e in target["estimators"].items():
+            shown = e["intervals"]
+            cells.append(
+                " / ".join(f"{shown[i]['coverage']:.0%}" for i in INTERVALS)
+                + " · "
+                + " / ".join(f"{shown[i]['mean_relative_width']:.3f}" for i in INTERVALS)
+            )
+            if estimator in ("snips", "dr"):
+                for interval in INTERVALS:
+                    totals[interval] += round(shown[interval]["coverage"] * s["seeds"])
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    out_of = 2 * len(result["targets"]) * s["seeds"]
+    lines += [
+        "",
+        "SNIPS and DR intervals covering the truth, over all targets: "
+        + ", ".join(f"{label} {totals[i]} of {out_of}" for i, label in INTERVALS.items())
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
