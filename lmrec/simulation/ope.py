@@ -54,7 +54,9 @@ class OPEConfig(BaseModel):
     """`bootstrap`: the percentile interval over resamples of the rounds; `likelihood`: the
     empirical-likelihood interval over the rounds (`lmrec.simulation.likelihood`), which follows
     the skew that large importance weights give an estimate and, where the target carries
-    `expected_weight`, holds the weights' mean to it."""
+    `expected_weight`, holds the weights' mean to it (the interval is then centred where that
+    constraint puts the value, and a log whose weights stray far from their mean can leave the
+    estimate itself outside)."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
     """Bootstrap resamples of the rounds for a `bootstrap` interval; 0 skips it (the bounds are then NaN)."""
