@@ -134,7 +134,9 @@ def ope_command(
     console.print(f"the logging policy's own reward per slot: {payload['logged_reward']:.5f}")
     if truth is not None:
         console.print(f"on-policy truth (the target log's mean reward): {truth:.5f}")
-    if blind is not None:
+    if blind == 0.0:
+        console.print("the logging pipeline can show every item the target would show, at every logged slot")
+    elif blind is not None:
         console.print(
             f"{blind:.1%} of the target's slot probability falls on items the logging pipeline never shows "
             "there; no estimator sees what they would earn"

@@ -216,13 +216,14 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     log = pipeline_log(queries, shown, rewards, version=logging.version)
     log.to_parquet(tmp_path / "log.parquet")
 
-    notes = []
+    notes, covered = [], []
 
     def ope(config: Path, output: Path, *more: str) -> dict[str, Any]:
         args = ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(config), "--model", str(model_dir)]
         result = runner.invoke(app, [*args, "--store", store, "--output", str(output), "--n-bootstrap", "50", *more])
         assert result.exit_code == 0, result.output
         notes.append("describes another pipeline than the one that wrote the log" in result.output)
+        covered.append("can show every item the target would show" in result.output)
         return dict(json.loads(output.read_text()))
 
     own = ope(exploring, tmp_path / "own.json")
@@ -242,6 +243,7 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     wrong = ope(exploring, tmp_path / "wrong-held.json", "--logging-pipeline", str(greedy), *likelihood)
     assert not wrong["weight_constraint"]  # the log names another writer: its weights' mean is not known
     assert notes == [False, False, False, True, True]  # only where --logging-pipeline did not write the log
+    assert covered == [False, True, True, False, False]  # said where the blind mass is known and 0
     assert other["blind_mass"] == 0.0  # greedy shows the top of the pool epsilon draws from
     picks = Pipeline(PipelineConfig.from_file(greedy), load_model(model_dir), data)
     rows = zip(log["user"], log["position"], strict=True)
