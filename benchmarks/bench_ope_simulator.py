@@ -17,7 +17,9 @@ exists; both with their default configs, read at round 0):
 - estimators: IPS, SNIPS, DR and Switch-DR of `lmrec.simulation.ope` at their defaults (DR's reward
   model the per-(candidate, slot) mean click with empirical-Bayes smoothing, 3-fold cross-fitted,
   a candidate being its place in the ALS order; Switch-DR tau 10), with 95% percentile bootstrap
-  intervals over requests;
+  intervals over requests; beside them, on the same estimates, the empirical-likelihood interval
+  and the empirical-likelihood interval with every row's importance weight held to its known mean,
+  1 (the logging policy can show every candidate);
 - seeds: the world and scorers stay fixed; each seed draws a new log (users, lists, clicks) and
   bootstrap. Per target and estimator: mean and largest relative error |estimate - truth| / truth,
   mean signed error, and the share of seeds whose interval covers the truth;
@@ -45,7 +47,7 @@ from common import replace_readme_section, shared_data, timer, write_results
 
 from lmrec.models import create_model
 from lmrec.pipeline.explore import EpsilonGreedy, Greedy, Softmax
-from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SwitchDR
+from lmrec.simulation.ope import DR, IPS, SNIPS, Estimator, SlotTarget, SwitchDR
 from lmrec.simulation.validation import LoggedSlates, SlateContexts, SlatePolicy, log_slates, slot_values
 from lmrec.simulation.worlds import SemiSyntheticWorld, ShopWorld, World
 
@@ -57,6 +59,8 @@ TARGETED = ("snips", "dr")
 MAX_ERROR, MIN_COVERAGE = 0.10, 0.90
 #: Half-width of a normal 95% interval in standard errors (the delta-method interval, for comparison).
 NORMAL_95 = 1.959964
+#: The likelihood intervals computed beside the bootstrap on the main seeds, and what the README calls them.
+LIKELIHOOD = {"likelihood": "likelihood", "likelihood_mean": "likelihood, E[w] known"}
 #: The first of the check seeds, far from the main seeds.
 CHECK_SEEDS_FROM = 1000
 LOGGING_TEMPERATURE = 1.0
@@ -149,8 +153,8 @@ def standardised(scores: np.ndarray) -> np.ndarray:
     return (scores - scores.mean(axis=1, keepdims=True)) / np.where(spread > 0, spread, 1.0)
 
 
-def estimators(n_bootstrap: int, seed: int) -> list[Estimator[Any]]:
-    config = {"n_bootstrap": n_bootstrap, "seed": seed}
+def estimators(n_bootstrap: int, seed: int, interval: str = "bootstrap") -> list[Estimator[Any]]:
+    config = {"n_bootstrap": n_bootstrap, "seed": seed, "interval": interval}
     return [IPS(config), SNIPS(config), DR(config), SwitchDR(config)]
 
 
@@ -208,7 +212,8 @@ def run_world(name: str, world: World, args: argparse.Namespace) -> dict[str, An
 def estimate_target(
     logged: LoggedSlates, table: np.ndarray, values: np.ndarray, n_bootstrap: int, seed: int
 ) -> dict[str, dict[str, float]]:
-    """Every estimator's estimate of one target (slot table (C, n, k), exact values (C,)) from one log."""
+    """Every estimator's estimate of one target (slot table (C, n, k), exact values (C,)) from one log;
+    with the bootstrap (main seeds) the two likelihood intervals too."""
     truth = logged.truth(values)
     dist = logged.target_dist(table)  # (rows, n)
     out = {}
@@ -222,6 +227,13 @@ def estimate_target(
             "std_error": e.std_error,
             "effective_sample_size": e.effective_sample_size,
         }
+    if n_bootstrap == 0:
+        return out
+    held = SlotTarget.from_dense(dist, np.ones(len(dist)))  # softmax logging reaches every candidate
+    for interval, target in (("likelihood", dist), ("likelihood_mean", held)):
+        for estimator in estimators(0, seed, "likelihood"):
+            e = estimator.estimate(logged.impressions, target)
+            out[e.estimator][interval] = [e.low, e.high]
     return out
 
 
@@ -243,9 +255,16 @@ def summarise(runs: dict[str, list[dict[str, float]]], population: float) -> dic
             "misses_below": int(np.sum(high < truth)),
             "misses_above": int(np.sum(low > truth)),
             "interval_width_mean": float(np.mean((high - low) / truth)),
+            **{f"coverage_{interval}": _coverage([r[interval] for r in records], truth) for interval in LIKELIHOOD},
             "runs": records,
         }
     return out
+
+
+def _coverage(bounds: list[list[float]], truth: np.ndarray) -> float:
+    """The share of seeds whose interval (low, high) covers the truth."""
+    low, high = np.array(bounds).T  # (seeds,) each
+    return float(np.mean((low <= truth) & (truth <= high)))
 
 
 def error_stats(records: list[dict[str, float]]) -> dict[str, float]:
@@ -319,7 +338,7 @@ def readme_section(results: dict[str, Any], settings: dict[str, Any]) -> str:
                 for s in t["estimators"].values()
             )
             lines.append(f"| {target} | {t['logged_value_mean']:.4f} | {cells} | {'yes' if passes(t) else 'no'} |")
-        lines += ["", world_note(r, seeds), *check_note(r), ""]
+        lines += ["", world_note(r, seeds), *likelihood_note(r, seeds), *check_note(r), ""]
     return "\n".join(lines)
 
 
@@ -339,6 +358,20 @@ def world_note(result: dict[str, Any], seeds: int) -> str:
         "reward model alone, and the per-(candidate, slot) model pooled over users is off for targets that "
         "reorder the candidates."
     )
+
+
+def likelihood_note(result: dict[str, Any], seeds: int) -> list[str]:
+    """How often the SNIPS and DR intervals cover the truth with each interval, over every target."""
+    chosen = [t["estimators"][e] for t in result["targets"].values() for e in TARGETED]
+    counts = [("bootstrap", sum(round(s["coverage"] * seeds) for s in chosen))]
+    counts += [(label, sum(round(s[f"coverage_{i}"] * seeds) for s in chosen)) for i, label in LIKELIHOOD.items()]
+    return [
+        "",
+        f"The SNIPS and DR intervals on the same estimates cover the truth, of {len(chosen) * seeds}: "
+        + ", ".join(f"{label} {count}" for label, count in counts)
+        + " (the last holds every row's importance weight to its known mean, 1: softmax logging shows every "
+        "candidate).",
+    ]
 
 
 def check_note(result: dict[str, Any]) -> list[str]:
