@@ -14,10 +14,11 @@ they pull to, not equally both ways.
 What the log alone cannot show is how rare the large weights are: a log that happens to hold few
 of them looks tamer than the policy pair is. Where the expected importance weight of every unit is
 known (its share of the target that the logging policy can show; 1 per slot where the logging
-policy reaches everything the target may show), `constrained_likelihood_interval` adds the
-moment E[sum_k (w_k - e_k)] = 0 to the weights p (Karampatziakis et al.'s side constraint). A log
-whose weights average below their expectation has missed large ones; the constraint moves mass
-toward the units with large weights and widens the interval where they pull. With two constraints
+policy reaches everything the target may show), `constrained_likelihood_interval` also requires
+sum_k p_k (w_k - e_k) = 0 of the weighting p, w_k being unit k's importance weights and e_k their
+expectation (the side constraint of Karampatziakis et al.). A log whose weights average below their
+expectation has missed large ones; the constraint moves mass toward the units with large weights,
+and the interval toward the values they pull to. With two constraints
 and one value this is the over-identified case of Qin and Lawless (1994): the interval is
 {v : W(v) - min_u W(u) <= chi2_1(level)}, W(v) = -2 log R(v), and its centre is the value that
 minimises W, not always the ratio itself.
@@ -158,9 +159,10 @@ def _quasi_convex_minimum(statistic: Callable[[float], float], lowest: float, st
     highest]: a bracket grown from `start`, then Brent's method inside it."""
     spread = (highest - lowest) * 1e-3
     left, right = max(lowest, start - spread), min(highest, start + spread)
-    while left > lowest and statistic(left) <= statistic(start):
+    at_start = statistic(start)
+    while left > lowest and statistic(left) <= at_start:
         left = max(lowest, start - 4.0 * (start - left))
-    while right < highest and statistic(right) <= statistic(start):
+    while right < highest and statistic(right) <= at_start:
         right = min(highest, start + 4.0 * (right - start))
     found = minimize_scalar(
         statistic, bounds=(left, right), method="bounded", options={"xatol": 1e-12 * (right - left)}
