@@ -60,6 +60,15 @@ def ope_command(
             "to their known mean)."
         ),
     ] = "bootstrap",
+    full_support: Annotated[
+        bool,
+        typer.Option(
+            "--full-support",
+            help="The logging policy gives every item a positive probability at every slot (a uniform "
+            "random log does): a likelihood interval then holds the weights to their mean, 1. Not with "
+            "--pipeline (--logging-pipeline measures it).",
+        ),
+    ] = False,
     n_bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples of rounds for the intervals.")] = 1000,
     tau: Annotated[float, typer.Option(min=0.0, help="Switch-DR: importance weights above this use the model.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
@@ -85,18 +94,24 @@ def ope_command(
 
       lmrec ope --log obd/random/all/all.csv --target-log obd/bts/all/all.csv
 
+      lmrec ope --log obd/random/all/all.csv --target-log obd/bts/all/all.csv --interval likelihood --full-support
+
       lmrec ope --log impressions.parquet --target uniform --output ope.json
 
       lmrec ope --log shown.parquet --pipeline candidate.toml --model models/ease --store lmrec.db
 
       lmrec ope --log shown.parquet --pipeline new.toml --logging-pipeline live.toml --model m/ease --store lmrec.db
     """
-    from lmrec.simulation.ope import estimate_all
+    import numpy as np
+
+    from lmrec.simulation.ope import SlotTarget, estimate_all
 
     with errors_as_exit_codes():
         if pipeline is not None:
             if target_log is not None or target != "log":
                 raise ConfigError("--pipeline is the target; drop --target and --target-log")
+            if full_support:
+                raise ConfigError("--full-support does not apply with --pipeline; --logging-pipeline measures it")
             loaded = (model_dir, store, data, format)
             logged, target_dist, blind, versions = _pipeline_target(log, pipeline, logging_pipeline, *loaded)
             truth, described = None, str(pipeline)
@@ -106,6 +121,8 @@ def ope_command(
                     "--logging-pipeline, --model, --store, --data and --format only apply with --pipeline"
                 )
             logged, target_dist, truth, described = _policy_target(log, target_log, target)
+            if full_support:
+                target_dist = SlotTarget.from_dense(target_dist, np.ones(len(logged)))
             blind, versions = None, None
         estimates = estimate_all(logged, target_dist, estimators=_estimators(interval, n_bootstrap, seed, tau))
     payload: dict[str, Any] = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from lmrec.cli.main import app
@@ -59,6 +60,9 @@ def test_uniform_target_on_a_uniform_log_recovers_the_mean_click_rate(tmp_path: 
         )
     result = runner.invoke(app, [*args[:-1], "psychic"])
     assert result.exit_code != 0 and "interval" in result.output, result.output
+    log = str(tmp_path / "log.csv")
+    result = runner.invoke(app, ["ope", "--log", log, "--pipeline", log, "--full-support"])
+    assert result.exit_code != 0 and "--full-support does not apply" in result.output, result.output
 
 
 def test_another_logs_mix_is_the_target_and_its_mean_the_truth(tmp_path: Path) -> None:
@@ -85,6 +89,16 @@ def test_open_bandit_files(shared_data: Path, tmp_path: Path) -> None:
     payload = json.loads(out.read_text())
     assert payload["rows"] == 10_000 and 0.003 < payload["truth"] < 0.006
     assert all(0.0 < e["value"] < 0.02 for e in payload["estimators"].values())
+    held = tmp_path / "held.json"
+    result = runner.invoke(app, [*args, "--output", str(held), "--interval", "likelihood", "--full-support"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(held.read_text())["weight_constraint"]
+    estimates = json.loads(held.read_text())["estimators"]
+    # held to E[w] = 1 (the random log shows every item), IPS and SNIPS bound the same E[w r] / E[w]
+    assert (estimates["ips"]["low"], estimates["ips"]["high"]) == pytest.approx(
+        (estimates["snips"]["low"], estimates["snips"]["high"]), rel=1e-6
+    )
+    assert estimates["ips"]["low"] < payload["truth"] < estimates["ips"]["high"]
 
 
 def test_bad_logs_are_named(tmp_path: Path) -> None:
