@@ -57,7 +57,7 @@ def ope_command(
         typer.Option(
             help="bootstrap (percentile, over resamples of the rounds) or likelihood (empirical likelihood: "
             "follows the skew of large importance weights; with --logging-pipeline it also holds the weights "
-            "to their known mean)."
+            "to their known mean, which needs the large weights spread over many rounds: noted otherwise)."
         ),
     ] = "bootstrap",
     full_support: Annotated[
@@ -104,7 +104,8 @@ def ope_command(
     """
     import numpy as np
 
-    from lmrec.simulation.ope import SlotTarget, estimate_all
+    from lmrec.simulation.likelihood import RELIABLE_HEAVY_UNITS
+    from lmrec.simulation.ope import SlotTarget, check_target, estimate_all
 
     with errors_as_exit_codes():
         if pipeline is not None:
@@ -136,8 +137,11 @@ def ope_command(
         "pipeline_versions": versions,
         "interval": interval,
         "weight_constraint": interval == "likelihood" and getattr(target_dist, "expected_weight", None) is not None,
+        "heavy_rounds": None,
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
+    if payload["weight_constraint"]:
+        payload["heavy_rounds"] = _heavy_rounds(logged, check_target(logged, target_dist))
     held = " with the weights held to their known mean" if payload["weight_constraint"] else ""
     table = Table(
         title=f"estimated reward per slot of the target policy (95% {interval} interval{held})", show_edge=False
@@ -157,6 +161,13 @@ def ope_command(
         console.print(
             f"{blind:.1%} of the target's slot probability falls on items the logging pipeline never shows "
             "there; no estimator sees what they would earn"
+        )
+    if payload["heavy_rounds"] is not None and payload["heavy_rounds"] < RELIABLE_HEAVY_UNITS:
+        errors.print(
+            f"[yellow]note:[/] only {payload['heavy_rounds']} rounds carry half of the importance weight "
+            "above its known mean; with so few, an interval held to that mean can be far too narrow "
+            "(README: 'How many requests a held interval needs'); compare the plain one, without "
+            "--full-support or --logging-pipeline"
         )
     if versions and versions["log"] and versions["logging"] and versions["logging"] not in versions["log"]:
         errors.print(
@@ -222,6 +233,17 @@ def _pipeline_target(
     if not versions["log"] or deployed.version in versions["log"]:
         target = replace(target, expected_weight=shares)
     return logged, target, float(1.0 - shares.mean()), versions
+
+
+def _heavy_rounds(logged: Any, target: Any) -> int:
+    """How many rounds carry half of the importance weight above its expectation (`heavy_units`)."""
+    import numpy as np
+
+    from lmrec.simulation.likelihood import heavy_units
+
+    excess = target.logged(logged) / logged.propensity - target.expected_weight  # (n,)
+    codes, n_rounds = logged.round_codes()
+    return heavy_units(np.bincount(codes, weights=excess, minlength=n_rounds))
 
 
 def _estimators(interval: str, n_bootstrap: int, seed: int, tau: float) -> list[Any]:

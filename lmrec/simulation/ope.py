@@ -56,7 +56,9 @@ class OPEConfig(BaseModel):
     the skew that large importance weights give an estimate and, where the target carries
     `expected_weight`, holds the weights' mean to it (the interval is then centred where that
     constraint puts the value, and a log whose weights stray far from their mean can leave the
-    estimate itself outside)."""
+    estimate itself outside). A held interval needs the large weights spread over enough rounds:
+    where fewer than `RELIABLE_HEAVY_UNITS` rounds carry half the weight above its mean, it can be
+    far too narrow (`lmrec ope` says so)."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
     """Bootstrap resamples of the rounds for a `bootstrap` interval; 0 skips it (the bounds are then NaN)."""

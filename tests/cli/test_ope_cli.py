@@ -80,6 +80,25 @@ def test_another_logs_mix_is_the_target_and_its_mean_the_truth(tmp_path: Path) -
     assert abs(payload["estimators"]["snips"]["value"] - 0.3) < 0.04
 
 
+def test_a_held_interval_leaning_on_few_rounds_is_noted(tmp_path: Path) -> None:
+    """Target: always item 2; a uniform log of 3 items gives the rounds that showed item 2 weight 3
+    (excess 2) and the rest 0, so half the excess sits on half of those rounds, rounded up."""
+    pd.DataFrame({"round": [0], "position": 0, "item": 2, "propensity": 1.0, "reward": 1}).to_csv(
+        tmp_path / "best.csv", index=False
+    )
+    for rounds in (30, 4_000):
+        _uniform_log(tmp_path / "log.csv", rounds=rounds)
+        shown = int((pd.read_csv(tmp_path / "log.csv")["item"] == 2).sum())
+        out = tmp_path / f"held-{rounds}.json"
+        args = ["ope", "--log", str(tmp_path / "log.csv"), "--target-log", str(tmp_path / "best.csv")]
+        result = runner.invoke(app, [*args, "--interval", "likelihood", "--full-support", "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["heavy_rounds"] == (shown + 1) // 2
+        assert ("rounds carry half" in result.output) == (rounds == 30), result.output
+    result = runner.invoke(app, [*args, "--output", str(out)])
+    assert json.loads(out.read_text())["heavy_rounds"] is None  # nothing held, nothing to count
+
+
 def test_open_bandit_files(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "open-bandit"
     out = tmp_path / "obd.json"
@@ -93,6 +112,7 @@ def test_open_bandit_files(shared_data: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--output", str(held), "--interval", "likelihood", "--full-support"])
     assert result.exit_code == 0, result.output
     assert json.loads(held.read_text())["weight_constraint"]
+    assert json.loads(held.read_text())["heavy_rounds"] >= 10 and "rounds carry half" not in result.output
     estimates = json.loads(held.read_text())["estimators"]
     # held to E[w] = 1 (the random log shows every item), IPS and SNIPS bound the same E[w r] / E[w]
     assert (estimates["ips"]["low"], estimates["ips"]["high"]) == pytest.approx(

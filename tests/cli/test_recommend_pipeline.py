@@ -19,6 +19,7 @@ from lmrec.data.store import Store
 from lmrec.data.synthetic import ShopConfig, generate_shop, write_shop
 from lmrec.models import load_model
 from lmrec.pipeline.pipeline import Pipeline, PipelineConfig, Query
+from lmrec.simulation.likelihood import RELIABLE_HEAVY_UNITS
 from lmrec.simulation.replay import pipeline_log
 
 runner = CliRunner()
@@ -216,7 +217,7 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     log = pipeline_log(queries, shown, rewards, version=logging.version)
     log.to_parquet(tmp_path / "log.parquet")
 
-    notes, covered = [], []
+    notes, covered, leaning = [], [], []
 
     def ope(config: Path, output: Path, *more: str) -> dict[str, Any]:
         args = ["ope", "--log", str(tmp_path / "log.parquet"), "--pipeline", str(config), "--model", str(model_dir)]
@@ -224,6 +225,7 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
         assert result.exit_code == 0, result.output
         notes.append("describes another pipeline than the one that wrote the log" in result.output)
         covered.append("can show every item the target would show" in result.output)
+        leaning.append("rounds carry half" in result.output)
         return dict(json.loads(output.read_text()))
 
     own = ope(exploring, tmp_path / "own.json")
@@ -237,6 +239,8 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     likelihood = ("--interval", "likelihood")
     held = ope(greedy, tmp_path / "held.json", "--logging-pipeline", str(exploring), *likelihood)
     assert held["weight_constraint"] and not other["weight_constraint"]
+    assert 1 <= held["heavy_rounds"] <= len(users)
+    assert leaning == [False, False, held["heavy_rounds"] < RELIABLE_HEAVY_UNITS]  # noted where it leans on few
     ips, snips = held["estimators"]["ips"], held["estimators"]["snips"]
     assert (ips["low"], ips["high"]) == pytest.approx((snips["low"], snips["high"]), rel=1e-6)  # both E[w r] / E[w]
     assert ope(exploring, tmp_path / "wrong.json", "--logging-pipeline", str(greedy))["blind_mass"] > 0

@@ -13,6 +13,7 @@ from scipy.stats import chi2
 from lmrec.simulation.likelihood import (
     constrained_likelihood_interval,
     constrained_log_likelihood_ratio,
+    heavy_units,
     likelihood_interval,
     log_likelihood_ratio,
 )
@@ -125,3 +126,17 @@ def test_a_log_short_of_large_weights_is_corrected_toward_them() -> None:
     held = constrained_likelihood_interval(numerator, denominator, weight - 1.0, 0.95)
     assert held[0] > plain[0] and held[1] > plain[1]
     assert plain[1] < truth < held[1] and held[0] < truth
+
+
+@pytest.mark.parametrize(
+    ("excess", "expected"),
+    [
+        ([9.0, -0.5, 9.0, -0.5, 9.0, -0.5], 2),  # three equal large ones: two reach half
+        ([9.0, -0.5, -0.5], 1),
+        ([5.0, 1.0, 1.0, 1.0, 1.0, 1.0, -10.0], 1),  # the largest alone carries half
+        ([2.0, 2.0, 2.0, 2.0, -8.0], 2),
+        ([-1.0, -1.0], 0),  # nothing above the mean
+    ],
+)
+def test_heavy_units_count_the_fewest_carrying_half_the_excess(excess: list[float], expected: int) -> None:
+    assert heavy_units(np.array(excess)) == expected
