@@ -6,14 +6,19 @@ carry them. It can only move mass to requests it has: when a log holds one or tw
 requests, the constraint puts almost all their expected share on those one or two, and the
 interval shrinks around their rewards. This benchmark measures where that starts to matter.
 
-A known world: each request's importance weight is 10 with probability 0.05 (so 5% of requests
-carry half the weight) and 10/19 otherwise (E[w] = 1); its reward is a click with probability 0.6
-where the weight is large and 0.2 where it is small, so the true value E[w r] is 0.4. For logs of
-several sizes, over many seeds, the IPS estimate's 95% interval three ways: the percentile
-bootstrap (200 resamples), the plain empirical-likelihood interval, and the one held to E[w] = 1.
-Reported per size: coverage and mean width; over all sizes, the held interval's coverage by how
-many requests carry half of the weight above its mean (`heavy_units`), the count `lmrec ope` checks
-against `RELIABLE_HEAVY_UNITS`.
+Two known worlds, each with E[w] = 1 and an exact true value E[w r]:
+
+- `two-point`: a request's importance weight is 10 with probability 0.05 (5% of the requests carry
+  half the weight) and 10/19 otherwise; its click probability is 0.6 where the weight is large and
+  0.2 where it is small (true value 0.4);
+- `lognormal`: log w is normal with standard deviation 1.5 (a continuous heavy tail: 5% of the
+  requests carry about 40% of the weight); the click probability is 0.1 + 0.4 min(w / 10, 1).
+
+For logs of several sizes, over many seeds, the IPS estimate's 95% interval three ways: the
+percentile bootstrap (200 resamples), the plain empirical-likelihood interval, and the one held to
+E[w] = 1. Reported per world and size: coverage and mean width; over all sizes, the held and plain
+likelihood intervals' coverage by how many requests carry half of the weight above its mean
+(`heavy_units`), the count `lmrec ope` checks against `RELIABLE_HEAVY_UNITS`.
 
     python benchmarks/bench_likelihood_small_logs.py [--seeds 500]
 
@@ -24,12 +29,15 @@ Writes benchmarks/results/likelihood_small_logs.json and the README section
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from common import replace_readme_section, write_results
+from scipy.stats import norm
 
 from lmrec.evaluation.stats import resampled_means
 from lmrec.simulation.likelihood import (
@@ -41,24 +49,65 @@ from lmrec.simulation.likelihood import (
 
 #: Log sizes (requests), smallest first.
 SIZES = (50, 100, 200, 400, 1000, 2000)
-#: A large weight, its probability, and the click probabilities where the weight is large and small.
-LARGE, SHARE, CLICK_LARGE, CLICK_SMALL = 10.0, 0.05, 0.6, 0.2
-SMALL = (1.0 - SHARE * LARGE) / (1.0 - SHARE)  # E[w] = 1
-TRUTH = SHARE * LARGE * CLICK_LARGE + (1.0 - SHARE) * SMALL * CLICK_SMALL
 LEVEL = 0.95
 #: Per-log entries of `measure`, pooled into `by_heavy_units` and left out of the results file.
-PER_LOG = ("held_covered", "heavy_units")
+PER_LOG = ("covered_by_log", "heavy_units")
 #: Bands (inclusive) of `heavy_units`: how many requests carry half the weight above its mean.
 BANDS = {"0": (0, 0), "1": (1, 1), "2-4": (2, 4), "5-9": (5, 9), "10-19": (10, 19), "20 or more": (20, 1 << 30)}
 
+#: The two-point world: a large weight, its probability, the click probabilities where large and small.
+LARGE, SHARE, CLICK_LARGE, CLICK_SMALL = 10.0, 0.05, 0.6, 0.2
+SMALL = (1.0 - SHARE * LARGE) / (1.0 - SHARE)  # E[w] = 1
+#: The lognormal world: the spread of log w, and where the click probability stops growing.
+SIGMA, CAP = 1.5, 10.0
 
-def draw_log(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Importance weights and rewards of `size` requests, each (size,)."""
-    rng = np.random.default_rng(seed)
+
+@dataclass(frozen=True)
+class World:
+    """A known world: `draw(size, rng)` gives (weights, rewards), each (size,); E[w] = 1."""
+
+    description: str
+    draw: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    truth: float
+
+
+def _two_point(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     large = rng.random(size) < SHARE
     weight = np.where(large, LARGE, SMALL)
     reward = (rng.random(size) < np.where(large, CLICK_LARGE, CLICK_SMALL)).astype(np.float64)
     return weight, reward
+
+
+def _lognormal(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    weight = np.exp(rng.normal(-(SIGMA**2) / 2.0, SIGMA, size))  # E[w] = 1
+    reward = (rng.random(size) < 0.1 + 0.4 * np.minimum(weight / CAP, 1.0)).astype(np.float64)
+    return weight, reward
+
+
+def _lognormal_truth() -> float:
+    """E[w (0.1 + 0.4 min(w / CAP, 1))] = 0.1 + 0.4 (E[w^2; w < CAP] / CAP + E[w; w >= CAP]), from
+    E[w^k; w < c] = exp(k mu + k^2 sigma^2 / 2) Phi((log c - mu - k sigma^2) / sigma)."""
+    mu = -(SIGMA**2) / 2.0
+
+    def partial(k: int) -> float:
+        return math.exp(k * mu + k * k * SIGMA**2 / 2.0) * float(norm.cdf((math.log(CAP) - mu - k * SIGMA**2) / SIGMA))
+
+    return 0.1 + 0.4 * (partial(2) / CAP + (1.0 - partial(1)))
+
+
+WORLDS = {
+    "two-point": World(
+        f"weight {LARGE:g} with probability {SHARE:g}, else {SMALL:.3f}; click probability {CLICK_LARGE:g} "
+        f"where large, {CLICK_SMALL:g} where small",
+        _two_point,
+        SHARE * LARGE * CLICK_LARGE + (1.0 - SHARE) * SMALL * CLICK_SMALL,
+    ),
+    "lognormal": World(
+        f"log w normal with standard deviation {SIGMA:g}; click probability 0.1 + 0.4 min(w / {CAP:g}, 1)",
+        _lognormal,
+        _lognormal_truth(),
+    ),
+}
 
 
 def bootstrap(numerator: np.ndarray, seed: int) -> tuple[float, float]:
@@ -75,92 +124,97 @@ INTERVALS: dict[str, Callable[[np.ndarray, np.ndarray, int], tuple[float, float]
     "likelihood": lambda w, r, seed: likelihood_interval(w * r, np.ones(len(w)), LEVEL),
     "likelihood_mean": lambda w, r, seed: constrained_likelihood_interval(w * r, np.ones(len(w)), w - 1.0, LEVEL),
 }
+#: The intervals whose coverage is reported by `heavy_units`.
+BY_HEAVY = ("likelihood", "likelihood_mean")
 
 
-def measure(size: int, seeds: int) -> dict[str, Any]:
+def measure(world: World, size: int, seeds: int) -> dict[str, Any]:
     """Coverage and mean width of each interval on `seeds` logs of `size` requests."""
     covered = {name: np.zeros(seeds, dtype=bool) for name in INTERVALS}
     width = {name: np.zeros(seeds) for name in INTERVALS}
     heavy = np.zeros(seeds, dtype=int)
     for seed in range(seeds):
-        weight, reward = draw_log(size, seed)
+        weight, reward = world.draw(size, np.random.default_rng(seed))
         heavy[seed] = heavy_units(weight - 1.0)
         for name, interval in INTERVALS.items():
             low, high = interval(weight, reward, seed)
-            covered[name][seed] = low <= TRUTH <= high
+            covered[name][seed] = low <= world.truth <= high
             width[name][seed] = high - low
     return {
         "requests": size,
-        "expected_large": SHARE * size,
+        "heavy_units_median": float(np.median(heavy)),
         "coverage": {name: float(c.mean()) for name, c in covered.items()},
         "mean_width": {name: float(w.mean()) for name, w in width.items()},
-        "held_covered": covered["likelihood_mean"].tolist(),
-        "heavy_units": heavy.tolist(),
+        "covered_by_log": {name: covered[name] for name in BY_HEAVY},
+        "heavy_units": heavy,
     }
 
 
-def by_heavy_units(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | int | None]]:
-    """The held interval's coverage and its number of logs per band of `heavy_units`, over all sizes."""
-    covered = np.concatenate([row["held_covered"] for row in rows])
+def by_heavy_units(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per band of `heavy_units`, over all sizes: the number of logs and each interval's coverage."""
     heavy = np.concatenate([row["heavy_units"] for row in rows])
-    out: dict[str, dict[str, float | int | None]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for label, (low, high) in BANDS.items():
         mask = (heavy >= low) & (heavy <= high)
-        out[label] = {"logs": int(mask.sum()), "coverage": float(covered[mask].mean()) if mask.any() else None}
+        out[label] = {"logs": int(mask.sum())}
+        for name in BY_HEAVY:
+            covered = np.concatenate([row["covered_by_log"][name] for row in rows])
+            out[label][name] = float(covered[mask].mean()) if mask.any() else None
     return out
 
 
-def section(rows: list[dict[str, Any]], bands: dict[str, dict[str, Any]], seeds: int) -> str:
-    """The README table."""
+def section(results: dict[str, dict[str, Any]], seeds: int) -> str:
+    """The README tables, one per world."""
     lines = [
-        f"IPS intervals (95%) in a known world (`python benchmarks/bench_likelihood_small_logs.py --seeds {seeds}`): "
-        f"each request's importance weight is {LARGE:g} with probability {SHARE:g} and {SMALL:.3f} otherwise "
-        f"(E[w] = 1), its click probability {CLICK_LARGE:g} where the weight is large and {CLICK_SMALL:g} where "
-        f"it is small; the true value is {TRUTH:.1f}. {seeds} logs per size. Each cell: share of logs whose "
-        "interval covers the truth · mean width. *Held* is the likelihood interval held to E[w] = 1.",
-        "",
-        "| requests | large weights expected | bootstrap | likelihood | likelihood, held |",
-        "|---|---|---|---|---|",
+        f"IPS intervals (95%) in two known worlds with E[w] = 1 "
+        f"(`python benchmarks/bench_likelihood_small_logs.py --seeds {seeds}`), {seeds} logs per size. Each "
+        "cell: share of logs whose interval covers the truth · mean width. *Held* is the likelihood "
+        "interval held to E[w] = 1; *heavy* is the median number of requests that carry half of the "
+        "weight above its mean (`heavy_units`).",
     ]
-    for row in rows:
-        coverage, width = row["coverage"], row["mean_width"]
-        cells = [f"{coverage[name]:.0%} · {width[name]:.3f}" for name in INTERVALS]
-        lines.append(f"| {row['requests']:,} | {row['expected_large']:g} | " + " | ".join(cells) + " |")
-    pooled = ", ".join(
-        f"{label}: {band['coverage']:.0%} ({band['logs']:,} logs)"
-        for label, band in bands.items()
-        if band["coverage"] is not None
-    )
-    lines += [
-        "",
-        "The held interval's coverage by how many requests carry half of the weight above its mean "
-        f"(`heavy_units`; all sizes pooled): {pooled}. `lmrec ope` notes a held interval that leans on "
-        f"fewer than {RELIABLE_HEAVY_UNITS}.",
-    ]
+    for name, result in results.items():
+        lines += [
+            "",
+            f"**{name}** ({result['description']}; true value {result['truth']:.4f})",
+            "",
+            "| requests | heavy | bootstrap | likelihood | likelihood, held |",
+            "|---|---|---|---|---|",
+        ]
+        for row in result["sizes"]:
+            coverage, width = row["coverage"], row["mean_width"]
+            cells = [f"{coverage[i]:.0%} · {width[i]:.3f}" for i in INTERVALS]
+            lines.append(f"| {row['requests']:,} | {row['heavy_units_median']:g} | " + " | ".join(cells) + " |")
+        pooled = ", ".join(
+            f"{label}: {band['likelihood_mean']:.0%} / {band['likelihood']:.0%} ({band['logs']:,} logs)"
+            for label, band in result["by_heavy_units"].items()
+            if band["logs"]
+        )
+        lines += ["", f"Held / plain likelihood coverage by `heavy_units`, all sizes pooled: {pooled}."]
+    lines += ["", f"`lmrec ope` notes a held interval that leans on fewer than {RELIABLE_HEAVY_UNITS}."]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=500, help="Logs per size.")
+    parser.add_argument("--seeds", type=int, default=500, help="Logs per world and size.")
     args = parser.parse_args()
-    rows = []
-    for size in SIZES:
-        started = time.perf_counter()
-        rows.append(measure(size, args.seeds))
-        coverage = rows[-1]["coverage"]
-        print(f"{size:>5} requests: {coverage} in {time.perf_counter() - started:.0f}s", flush=True)
-    bands = by_heavy_units(rows)
-    payload = {
-        "truth": TRUTH,
-        "large_weight": LARGE,
-        "large_share": SHARE,
-        "seeds": args.seeds,
-        "sizes": [{key: value for key, value in row.items() if key not in PER_LOG} for row in rows],
-        "held_by_heavy_units": bands,
-    }
+    results: dict[str, dict[str, Any]] = {}
+    for name, world in WORLDS.items():
+        rows = []
+        for size in SIZES:
+            started = time.perf_counter()
+            rows.append(measure(world, size, args.seeds))
+            coverage = rows[-1]["coverage"]
+            print(f"{name}, {size:>5} requests: {coverage} in {time.perf_counter() - started:.0f}s", flush=True)
+        results[name] = {
+            "description": world.description,
+            "truth": world.truth,
+            "sizes": [{key: value for key, value in row.items() if key not in PER_LOG} for row in rows],
+            "by_heavy_units": by_heavy_units(rows),
+        }
+    payload = {"seeds": args.seeds, "level": LEVEL, "worlds": results}
     print(f"wrote {write_results('likelihood_small_logs', payload)}")
-    replace_readme_section("likelihood-small-logs", section(rows, bands, args.seeds))
+    replace_readme_section("likelihood-small-logs", section(results, args.seeds))
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2
 
 #: Fewest units carrying half of the weight above its expectation (`heavy_units`) for a held interval
-#: to be trusted: in the known world of benchmarks/bench_likelihood_small_logs.py, held intervals
-#: leaning on fewer cover the truth well below their level, and from there on about at it.
+#: to be trusted: in the known worlds of benchmarks/bench_likelihood_small_logs.py, held intervals
+#: leaning on fewer cover the truth less often than plain ones, and from there on as often.
 RELIABLE_HEAVY_UNITS = 10
 
 
