@@ -32,6 +32,7 @@ SCRIPTS = (
     "bench_ope_open_bandit.py",
     "bench_ope_simulator.py",
     "bench_ope_pipeline.py",
+    "compare_ope_intervals.py",
     "bench_likelihood_small_logs.py",
 )
 
