@@ -23,7 +23,7 @@ world at its defaults, read at round 0):
   error and, per interval, the share of seeds whose 95% interval covers the truth and the mean
   width relative to the truth.
 
-    python benchmarks/bench_ope_pipeline.py [--seeds 20] [--rounds 20000] [--bootstrap 100]
+    python benchmarks/bench_ope_pipeline.py [--seeds 40] [--rounds 20000] [--bootstrap 100]
 
 Writes benchmarks/results/ope_pipeline.json and the README's ope-pipeline and ope-pipeline-intervals
 sections.
@@ -72,7 +72,7 @@ INTERVALS = {"bootstrap": "bootstrap", "likelihood": "likelihood", "likelihood_m
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=20, help="logs drawn")
+    parser.add_argument("--seeds", type=int, default=40, help="logs drawn")
     parser.add_argument("--rounds", type=int, default=20_000, help="requests per log")
     parser.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples per interval")
     args = parser.parse_args()
