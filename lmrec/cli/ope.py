@@ -105,7 +105,7 @@ def ope_command(
     import numpy as np
 
     from lmrec.simulation.likelihood import RELIABLE_HEAVY_UNITS
-    from lmrec.simulation.ope import SlotTarget, check_target, estimate_all
+    from lmrec.simulation.ope import SlotTarget, estimate_all
 
     with errors_as_exit_codes():
         if pipeline is not None:
@@ -137,11 +137,9 @@ def ope_command(
         "pipeline_versions": versions,
         "interval": interval,
         "weight_constraint": interval == "likelihood" and getattr(target_dist, "expected_weight", None) is not None,
-        "heavy_rounds": None,
+        "heavy_rounds": next(iter(estimates.values())).heavy_units,  # the same weights under every estimator
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
-    if payload["weight_constraint"]:
-        payload["heavy_rounds"] = _heavy_rounds(logged, check_target(logged, target_dist))
     held = " with the weights held to their known mean" if payload["weight_constraint"] else ""
     table = Table(
         title=f"estimated reward per slot of the target policy (95% {interval} interval{held})", show_edge=False
@@ -233,17 +231,6 @@ def _pipeline_target(
     if not versions["log"] or deployed.version in versions["log"]:
         target = replace(target, expected_weight=shares)
     return logged, target, float(1.0 - shares.mean()), versions
-
-
-def _heavy_rounds(logged: Any, target: Any) -> int:
-    """How many rounds carry half of the importance weight above its expectation (`heavy_units`)."""
-    import numpy as np
-
-    from lmrec.simulation.likelihood import heavy_units
-
-    excess = target.logged(logged) / logged.propensity - target.expected_weight  # (n,)
-    codes, n_rounds = logged.round_codes()
-    return heavy_units(np.bincount(codes, weights=excess, minlength=n_rounds))
 
 
 def _estimators(interval: str, n_bootstrap: int, seed: int, tau: float) -> list[Any]:

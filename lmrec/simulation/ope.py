@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lmrec.configs import validated_config
 from lmrec.diagnostics import ConfigError, DataError
 from lmrec.evaluation.stats import resampled_means
-from lmrec.simulation.likelihood import constrained_likelihood_interval, likelihood_interval
+from lmrec.simulation.likelihood import constrained_likelihood_interval, heavy_units, likelihood_interval
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.reward_model import ItemPositionMean, RewardModelConfig
 
@@ -58,7 +58,7 @@ class OPEConfig(BaseModel):
     constraint puts the value, and a log whose weights stray far from their mean can leave the
     estimate itself outside). A held interval needs the large weights spread over enough rounds:
     where fewer than `RELIABLE_HEAVY_UNITS` rounds carry half the weight above its mean, it can be
-    far too narrow (`lmrec ope` says so)."""
+    far too narrow (`Estimate.heavy_units` counts them; `lmrec ope` says so)."""
 
     n_bootstrap: int = Field(default=1000, ge=0)
     """Bootstrap resamples of the rounds for a `bootstrap` interval; 0 skips it (the bounds are then NaN)."""
@@ -103,6 +103,9 @@ class Estimate:
             estimator applies to rewards (Switch-DR: weights above tau count as 0).
         n_rows: logged rows used.
         n_rounds: distinct rounds among them.
+        heavy_units: for an interval held to the weights' known mean, the fewest rounds that carry
+            half of the weight above it (`lmrec.simulation.likelihood.heavy_units`; below
+            `RELIABLE_HEAVY_UNITS` the interval can be far too narrow); None where nothing is held.
     """
 
     estimator: str
@@ -114,6 +117,7 @@ class Estimate:
     effective_sample_size: float
     n_rows: int
     n_rounds: int
+    heavy_units: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict."""
@@ -427,9 +431,11 @@ def _summarise(
     std_error = math.nan
     if n_rounds > 1 and total > 0:
         std_error = math.sqrt(n_rounds / (n_rounds - 1) * float(residual @ residual)) / total
+    heavy = None
     if config.interval == "likelihood" and excess is not None:
         surplus = np.bincount(codes, weights=excess, minlength=n_rounds)  # (K,)
         low, high = constrained_likelihood_interval(num, den, surplus, config.level)
+        heavy = heavy_units(surplus)
     elif config.interval == "likelihood":
         low, high = likelihood_interval(num, den, config.level)
     else:
@@ -446,6 +452,7 @@ def _summarise(
         effective_sample_size=ess,
         n_rows=len(impressions),
         n_rounds=n_rounds,
+        heavy_units=heavy,
     )
 
 

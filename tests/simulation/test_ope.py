@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lmrec.diagnostics import ConfigError, DataError, NotFittedError
+from lmrec.simulation.likelihood import heavy_units
 from lmrec.simulation.logs import ImpressionLog
 from lmrec.simulation.ope import (
     DR,
@@ -231,6 +232,11 @@ def test_a_known_weight_mean_narrows_the_ips_likelihood_interval_to_about_the_sn
     assert known["ips"].high - known["ips"].low < 0.9 * (free["ips"].high - free["ips"].low)
     for estimate in (*free.values(), *known.values()):
         assert estimate.low < true_value(TARGETS["greedy_softmax"]) < estimate.high
+    codes, n_rounds = impressions.round_codes()
+    excess = target[np.arange(len(impressions)), impressions.item] / impressions.propensity - 1.0  # (n,)
+    heavy = heavy_units(np.bincount(codes, weights=excess, minlength=n_rounds))
+    assert heavy > 1 and known["ips"].heavy_units == known["snips"].heavy_units == heavy
+    assert free["ips"].heavy_units is None  # nothing held
 
 
 def test_no_bootstrap_gives_nan_bounds() -> None:
