@@ -39,7 +39,7 @@ import numpy as np
 from common import replace_readme_section, write_results
 from scipy.stats import norm
 
-from lmrec.evaluation.stats import resampled_means
+from lmrec.evaluation.stats import bootstrap_intervals
 from lmrec.simulation.likelihood import (
     RELIABLE_HEAVY_UNITS,
     constrained_likelihood_interval,
@@ -50,8 +50,6 @@ from lmrec.simulation.likelihood import (
 #: Log sizes (requests), smallest first.
 SIZES = (50, 100, 200, 400, 1000, 2000)
 LEVEL = 0.95
-#: Per-log entries of `measure`, pooled into `by_heavy_units` and left out of the results file.
-PER_LOG = ("covered_by_log", "heavy_units")
 #: Bands (inclusive) of `heavy_units`: how many requests carry half the weight above its mean.
 BANDS = {"0": (0, 0), "1": (1, 1), "2-4": (2, 4), "5-9": (5, 9), "10-19": (10, 19), "20 or more": (20, 1 << 30)}
 
@@ -110,17 +108,9 @@ WORLDS = {
 }
 
 
-def bootstrap(numerator: np.ndarray, seed: int) -> tuple[float, float]:
-    """The percentile interval of the mean over 200 resamples of the requests."""
-    means = resampled_means(numerator[:, None], 200, seed)[:, 0]  # (200,)
-    tail = (1.0 - LEVEL) / 2.0 * 100.0
-    low, high = np.percentile(means, [tail, 100.0 - tail])
-    return float(low), float(high)
-
-
 #: Each interval of the IPS estimate from (weights, rewards, seed).
 INTERVALS: dict[str, Callable[[np.ndarray, np.ndarray, int], tuple[float, float]]] = {
-    "bootstrap": lambda w, r, seed: bootstrap(w * r, seed),
+    "bootstrap": lambda w, r, seed: tuple(bootstrap_intervals(w * r, n_bootstrap=200, seed=seed, level=LEVEL)[0]),
     "likelihood": lambda w, r, seed: likelihood_interval(w * r, np.ones(len(w)), LEVEL),
     "likelihood_mean": lambda w, r, seed: constrained_likelihood_interval(w * r, np.ones(len(w)), w - 1.0, LEVEL),
 }
@@ -128,8 +118,9 @@ INTERVALS: dict[str, Callable[[np.ndarray, np.ndarray, int], tuple[float, float]
 BY_HEAVY = ("likelihood", "likelihood_mean")
 
 
-def measure(world: World, size: int, seeds: int) -> dict[str, Any]:
-    """Coverage and mean width of each interval on `seeds` logs of `size` requests."""
+def measure(world: World, size: int, seeds: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Coverage and mean width of each interval on `seeds` logs of `size` requests, and per log
+    (each (seeds,)): its `heavy_units` and whether each of `BY_HEAVY` covered the truth."""
     covered = {name: np.zeros(seeds, dtype=bool) for name in INTERVALS}
     width = {name: np.zeros(seeds) for name in INTERVALS}
     heavy = np.zeros(seeds, dtype=int)
@@ -140,26 +131,26 @@ def measure(world: World, size: int, seeds: int) -> dict[str, Any]:
             low, high = interval(weight, reward, seed)
             covered[name][seed] = low <= world.truth <= high
             width[name][seed] = high - low
-    return {
+    row = {
         "requests": size,
         "heavy_units_median": float(np.median(heavy)),
         "coverage": {name: float(c.mean()) for name, c in covered.items()},
         "mean_width": {name: float(w.mean()) for name, w in width.items()},
-        "covered_by_log": {name: covered[name] for name in BY_HEAVY},
-        "heavy_units": heavy,
     }
+    return row, {"heavy_units": heavy, **{name: covered[name] for name in BY_HEAVY}}
 
 
-def by_heavy_units(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per band of `heavy_units`, over all sizes: the number of logs and each interval's coverage."""
-    heavy = np.concatenate([row["heavy_units"] for row in rows])
+def by_heavy_units(logs: list[dict[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """Per band of `heavy_units`, over the per-log results of all sizes: the number of logs and
+    each of `BY_HEAVY`'s coverage."""
+    pooled = {key: np.concatenate([log[key] for log in logs]) for key in ("heavy_units", *BY_HEAVY)}
+    heavy = pooled["heavy_units"]
     out: dict[str, dict[str, Any]] = {}
     for label, (low, high) in BANDS.items():
         mask = (heavy >= low) & (heavy <= high)
         out[label] = {"logs": int(mask.sum())}
         for name in BY_HEAVY:
-            covered = np.concatenate([row["covered_by_log"][name] for row in rows])
-            out[label][name] = float(covered[mask].mean()) if mask.any() else None
+            out[label][name] = float(pooled[name][mask].mean()) if mask.any() else None
     return out
 
 
@@ -200,17 +191,18 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
     for name, world in WORLDS.items():
-        rows = []
+        rows, logs = [], []
         for size in SIZES:
             started = time.perf_counter()
-            rows.append(measure(world, size, args.seeds))
-            coverage = rows[-1]["coverage"]
-            print(f"{name}, {size:>5} requests: {coverage} in {time.perf_counter() - started:.0f}s", flush=True)
+            row, per_log = measure(world, size, args.seeds)
+            rows.append(row)
+            logs.append(per_log)
+            print(f"{name}, {size:>5} requests: {row['coverage']} in {time.perf_counter() - started:.0f}s", flush=True)
         results[name] = {
             "description": world.description,
             "truth": world.truth,
-            "sizes": [{key: value for key, value in row.items() if key not in PER_LOG} for row in rows],
-            "by_heavy_units": by_heavy_units(rows),
+            "sizes": rows,
+            "by_heavy_units": by_heavy_units(logs),
         }
     payload = {"seeds": args.seeds, "level": LEVEL, "worlds": results}
     print(f"wrote {write_results('likelihood_small_logs', payload)}")

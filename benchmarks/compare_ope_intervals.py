@@ -30,10 +30,12 @@ LEVEL = 0.95
 
 
 def covers(interval: list[float], truth: float) -> bool:
+    """Whether the interval [low, high] holds the value."""
     return interval[0] <= truth <= interval[1]
 
 
 def width(interval: list[float]) -> float:
+    """high - low."""
     return interval[1] - interval[0]
 
 
