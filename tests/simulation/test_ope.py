@@ -103,8 +103,9 @@ def test_a_slot_target_estimates_what_its_dense_form_does(reward_model: str) -> 
     expected = estimate_all(impressions, dense, model, estimators=estimators)
     got = estimate_all(impressions, sparse(dense, N_ITEMS + 1), model, estimators=estimators)
     for name, estimate in expected.items():  # the same sums in another order
-        numbers = {k: v for k, v in estimate.to_dict().items() if k != "estimator"}
+        numbers = {k: v for k, v in estimate.to_dict().items() if k not in ("estimator", "heavy_units")}
         assert {k: getattr(got[name], k) for k in numbers} == pytest.approx(numbers, rel=1e-12), name
+        assert got[name].heavy_units == estimate.heavy_units, name
 
 
 def test_switch_dr_limits() -> None:
