@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = (
     "baselines.py",
     "bench_sasrec.py",
+    "bench_unknown_item.py",
     "bench_cold_start.py",
     "bench_text_weight.py",
     "bench_lora.py",

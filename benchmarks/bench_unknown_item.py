@@ -1,0 +1,248 @@
+"""ML-1M: does telling SASRec where the unknown item was help it predict across it?
+
+For 5,528 of the file's 6,040 users the item just before the test item is unknown (`?`); the
+protocol drops it, so the model reads the history as if the last known item came right before the
+target. The network can instead be told: a *marked* position holds an item whose vectors are zero
+(the explanations' `blank`), with its place in the sequence kept. A model trained with a share
+`rate` of its input positions marked learns to predict the item after an unknown one; tested with
+the unknown item marked after the history, it predicts two steps ahead, which is what the test
+asks of it.
+
+Each rate trains one id-only, full-softmax SASRec with ml-1m's benchmark settings (bench_sasrec's
+BASE) for `--minutes`, one thread; rate 0 is the model as bench_sasrec trains it. Every model is
+read two ways, the unknown item dropped (the protocol as it stands) or marked, on the test and on a
+validation in the test's condition (the incomplete users' last training item as the target, the
+item before it dropped or marked). Choices come from that validation; the test is reported.
+
+    python benchmarks/bench_unknown_item.py --rates 0 0.05 & python benchmarks/bench_unknown_item.py --rates 0.15
+
+Writes benchmarks/results/unknown_item_ml-1m.json (runs of several processes merged, a rate run
+again replacing its earlier run) and the README section `unknown-item` once rate 0 is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from bench_sasrec import BASE
+from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
+
+from lmrec.data.columns import Columns
+from lmrec.data.dataset import Histories
+from lmrec.data.ingest import load_dataset
+from lmrec.data.splits import Split, leave_last_out
+from lmrec.evaluation.stats import bootstrap_intervals, paired_difference
+from lmrec.models.sequential.model import resolve_precision
+from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
+from lmrec.models.sequential.trainer import (
+    FullSoftmaxLoss,
+    Trainer,
+    TrainerSettings,
+    TrainingReport,
+    left_padded,
+    length_batches,
+)
+from lmrec.models.sequential.trainer import trimmed as trimmed_rows
+
+NAME = "unknown_item_ml-1m"
+
+
+class MarkingTrainer(Trainer):
+    """The sequential trainer with a share `rate` of the input positions of every step marked unknown."""
+
+    def __init__(self, *args: Any, rate: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate = rate
+
+    def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> tuple[float, int]:
+        self.network.train()
+        autocast = self.settings.autocast
+        lengths = (rows > 0).sum(axis=1)
+        total, batches = 0.0, 0
+        for chosen in length_batches(lengths, self.settings.batch_size, self.rng):
+            batch = torch.from_numpy(trimmed_rows(rows[chosen]))  # (B, T + 1)
+            inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
+            keep = (inputs > 0) & (targets > 0)  # (B, T); targets stay the real items
+            blank = torch.from_numpy(self.rng.random(inputs.shape) < self.rate) & (inputs > 0)  # (B, T)
+            with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
+                table, output = self.network.items.tables()  # (I + 1, D) each
+                hidden = self.network(inputs, table, blank=blank if self.rate > 0 else None)  # (B, T, D)
+                loss = self.loss(hidden[keep], targets[keep], output)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            batches += 1
+        return total / max(batches, 1), batches
+
+
+def train(
+    histories: Histories, n_items: int, known: np.ndarray, rate: float, minutes: float
+) -> tuple[SASRecNetwork, TrainingReport]:
+    """One id-only, full-softmax network with ml-1m's benchmark settings, a share `rate` of its inputs marked."""
+    base = BASE["ml-1m"]
+    torch.manual_seed(0)
+    mask = torch.from_numpy(known)
+    items = ItemEncoder([IdEmbedding(n_items, base["dim"], mask)])
+    network = SASRecNetwork(items, base["max_len"], base["dim"], base["layers"], base["heads"], base["dropout"])
+    settings = TrainerSettings(
+        epochs=400,
+        batch_size=128,
+        learning_rate=base["learning_rate"],
+        weight_decay=0.0,
+        patience=5,
+        min_steps=1000,
+        eval_every=base["eval_every"],
+        max_seconds=minutes * 60.0,
+        device=torch.device("cpu"),
+        autocast=resolve_precision("auto", torch.device("cpu")),
+    )
+    report = MarkingTrainer(network, FullSoftmaxLoss(mask), settings, 0, rate=rate).fit(histories)
+    return network.eval(), report
+
+
+@torch.no_grad()
+def ndcg(network: SASRecNetwork, histories: Histories, targets: np.ndarray, marked: np.ndarray) -> np.ndarray:
+    """Per-row NDCG@10 of `targets` (item positions) over the whole catalogue, history items excluded;
+    rows with `marked` read an unknown item after their history. Ties count against the target."""
+    inputs = left_padded(histories, network.max_len)  # (B, L)
+    blank = np.zeros(inputs.shape, dtype=bool)
+    # the newest item moves one place left and a copy of it, marked, takes the last place
+    inputs[marked] = np.concatenate([inputs[marked, 1:], inputs[marked, -1:]], axis=1)
+    blank[marked, -1] = True
+    table, output = network.items.tables()
+    gains = []
+    for start in range(0, len(inputs), 1024):
+        seq = torch.from_numpy(trimmed_rows(inputs[start : start + 1024]))  # (b, T)
+        hidden = network.last_hidden(seq, table, blank=torch.from_numpy(blank[start : start + 1024, -seq.shape[1] :]))
+        scores = hidden @ output.T  # (b, I + 1)
+        scores[:, 0] = float("-inf")
+        scores.scatter_(1, seq, float("-inf"))
+        own = scores.gather(1, torch.from_numpy(targets[start : start + 1024] + 1).unsqueeze(1))  # (b, 1)
+        rank = ((scores >= own).sum(dim=1) - 1).numpy()
+        gains.append(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0))
+    return np.concatenate(gains)
+
+
+def evaluate_both_ways(network: SASRecNetwork, split: Split, incomplete: np.ndarray) -> dict[str, Any]:
+    """Test and test-condition validation NDCG@10, the unknown item dropped and marked, per user."""
+    test = split.test.set_index(Columns.UserIdx)[Columns.ItemIdx]
+    targets = test.loc[split.histories.users].to_numpy()
+    # validation in the test's condition: incomplete users with three or more training items, their
+    # last one the target and the one before it dropped from the input (and marked, the other way)
+    lengths = split.histories.lengths()
+    rows = np.flatnonzero(incomplete & (lengths >= 3))
+    valid = Histories.from_lists([split.histories.row(int(b))[:-2] for b in rows], split.histories.users[rows])
+    valid_targets = np.array([split.histories.row(int(b))[-1] for b in rows])
+    out: dict[str, Any] = {}
+    for way, marking in (("dropped", False), ("marked", True)):
+        gains = ndcg(network, split.histories, targets, incomplete & marking)
+        out[way] = {
+            "valid_NDCG@10": float(ndcg(network, valid, valid_targets, np.full(len(rows), marking)).mean()),
+            "test_NDCG@10": float(gains.mean()),
+            "test_NDCG@10_ci": [float(x) for x in bootstrap_intervals(gains)[0]],
+            "incomplete_NDCG@10": float(gains[incomplete].mean()),
+            "complete_NDCG@10": float(gains[~incomplete].mean()),
+            "per_user_NDCG@10": [round(float(x), 5) for x in gains],
+        }
+    return out
+
+
+def merged_write(runs: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Merge `runs` into the results file under a lock (several processes finish side by side)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(Path(tempfile.gettempdir()) / f"lmrec-{NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = RESULTS / f"{NAME}.json"
+        earlier = json.loads(path.read_text()).get("runs", {}) if path.is_file() else {}
+        payload["runs"] = {**earlier, **runs}
+        payload["runs"] = {k: payload["runs"][k] for k in sorted(payload["runs"], key=float)}
+        write_results(NAME, payload)
+    return payload
+
+
+def table(payload: dict[str, Any]) -> str:
+    """The README section: one row per rate and way of reading the unknown item, and the choice."""
+    lines = [
+        f"ML-1M, id-only full-softmax SASRec with a share of its training inputs marked unknown, "
+        f"{payload['minutes']:g} minutes each on one thread (`python benchmarks/bench_unknown_item.py`). "
+        "*Dropped*: the unknown item left out of the input, as the protocol does; *marked*: read as a "
+        "marked position after the history. Validation in the test's condition: the incomplete users' "
+        "last training item as the target, the one before it dropped or marked.",
+        "",
+        "| marked in training | epochs (best) | unknown item at test | valid NDCG@10 (test's condition) "
+        "| test NDCG@10 | 95% CI | incomplete users | complete users |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for rate, run in payload["runs"].items():
+        for way in ("dropped", "marked"):
+            r = run[way]
+            lines.append(
+                f"| {float(rate):.0%} | {run['epochs']} ({run['best_epoch']}) | {way} | {r['valid_NDCG@10']:.4f} "
+                f"| {r['test_NDCG@10']:.4f} | {r['test_NDCG@10_ci'][0]:.4f}–{r['test_NDCG@10_ci'][1]:.4f} "
+                f"| {r['incomplete_NDCG@10']:.4f} | {r['complete_NDCG@10']:.4f} |"
+            )
+    choices = [(rate, way) for rate, run in payload["runs"].items() for way in ("dropped", "marked")]
+    rate, way = max(choices, key=lambda c: payload["runs"][c[0]][c[1]]["valid_NDCG@10"])
+    lines.append("")
+    lines.append(f"Chosen on validation: {float(rate):.0%} marked in training, the unknown item {way} at test.")
+    base = payload["runs"].get("0")
+    if base is not None:
+        for rate, run in payload["runs"].items():
+            for way in ("dropped", "marked"):
+                if (rate, way) == ("0", "dropped"):
+                    continue
+                diff, (low, high), _ = paired_difference(
+                    np.array(run[way]["per_user_NDCG@10"]), np.array(base["dropped"]["per_user_NDCG@10"])
+                )
+                lines.append(
+                    f"- {float(rate):.0%} marked, unknown item {way}, against the protocol's model: test NDCG@10 "
+                    f"{diff:+.4f} (95% CI {low:+.4f} to {high:+.4f})"
+                )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.05, 0.15])
+    parser.add_argument("--minutes", type=float, default=20.0, help="Training time limit per model.")
+    args = parser.parse_args()
+    path = shared_data("ml-1m")
+    if path is None:
+        return
+    torch.set_num_threads(1)
+    data, _ = load_dataset(path)
+    split = leave_last_out(data)
+    complete = split.train.users.index((path / "complete_users.txt").read_text().split())
+    incomplete = ~np.isin(split.histories.users, complete)
+    known = np.bincount(split.train.interactions[Columns.ItemIdx].to_numpy(), minlength=split.train.n_items) > 0
+    print(f"ml-1m: {incomplete.sum():,} of {len(incomplete):,} test users lack their second-to-last item", flush=True)
+    runs = {}
+    for rate in args.rates:
+        started = time.perf_counter()
+        network, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes)
+        runs[f"{rate:g}"] = {
+            "epochs": report.epochs,
+            "best_epoch": report.best_epoch,
+            "valid_NDCG@10_as_trained": report.best_ndcg,
+            "fit_seconds": round(time.perf_counter() - started, 1),
+            **evaluate_both_ways(network, split, incomplete),
+        }
+        summary = {way: runs[f"{rate:g}"][way]["test_NDCG@10"] for way in ("dropped", "marked")}
+        print(f"rate {rate:g}: epochs {report.epochs} (best {report.best_epoch}), test {summary}", flush=True)
+    payload = merged_write(runs, {"minutes": args.minutes, "threads": 1, "peak_rss_mib": peak_rss_mib()})
+    print(f"wrote {RESULTS / (NAME + '.json')}")
+    if "0" in payload["runs"]:
+        replace_readme_section("unknown-item", table(payload))
+
+
+if __name__ == "__main__":
+    main()
