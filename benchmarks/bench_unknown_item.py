@@ -151,7 +151,7 @@ def evaluate_both_ways(network: SASRecNetwork, split: Split, incomplete: np.ndar
             "test_NDCG@10_ci": [float(x) for x in bootstrap_intervals(gains)[0]],
             "incomplete_NDCG@10": float(gains[incomplete].mean()),
             "complete_NDCG@10": float(gains[~incomplete].mean()),
-            "per_user_NDCG@10": [round(float(x), 5) for x in gains],
+            "per_user_NDCG@10": {str(row): round(float(gains[row]), 5) for row in np.flatnonzero(gains)},
         }
     return out
 
@@ -195,14 +195,20 @@ def table(payload: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"Chosen on validation: {float(rate):.0%} marked in training, the unknown item {way} at test.")
     base = payload["runs"].get("0")
+
+    def per_user(run: dict[str, Any], way: str) -> np.ndarray:
+        """A run's per-test-user NDCG@10 (stored where it is not 0, by row)."""
+        gains = np.zeros(payload["test_users"])
+        for row, value in run[way]["per_user_NDCG@10"].items():
+            gains[int(row)] = value
+        return gains
+
     if base is not None:
         for rate, run in payload["runs"].items():
             for way in ("dropped", "marked"):
                 if (rate, way) == ("0", "dropped"):
                     continue
-                diff, (low, high), _ = paired_difference(
-                    np.array(run[way]["per_user_NDCG@10"]), np.array(base["dropped"]["per_user_NDCG@10"])
-                )
+                diff, (low, high), _ = paired_difference(per_user(run, way), per_user(base, "dropped"))
                 lines.append(
                     f"- {float(rate):.0%} marked, unknown item {way}, against the protocol's model: test NDCG@10 "
                     f"{diff:+.4f} (95% CI {low:+.4f} to {high:+.4f})"
@@ -238,7 +244,8 @@ def main() -> None:
         }
         summary = {way: runs[f"{rate:g}"][way]["test_NDCG@10"] for way in ("dropped", "marked")}
         print(f"rate {rate:g}: epochs {report.epochs} (best {report.best_epoch}), test {summary}", flush=True)
-    payload = merged_write(runs, {"minutes": args.minutes, "threads": 1, "peak_rss_mib": peak_rss_mib()})
+    settings = {"minutes": args.minutes, "threads": 1, "test_users": len(incomplete), "peak_rss_mib": peak_rss_mib()}
+    payload = merged_write(runs, settings)
     print(f"wrote {RESULTS / (NAME + '.json')}")
     if "0" in payload["runs"]:
         replace_readme_section("unknown-item", table(payload))
