@@ -48,7 +48,6 @@ from lmrec.models.sequential.trainer import (
     TrainerSettings,
     TrainingReport,
     left_padded,
-    length_batches,
 )
 from lmrec.models.sequential.trainer import trimmed as trimmed_rows
 
@@ -62,26 +61,10 @@ class MarkingTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.rate = rate
 
-    def _epoch(self, rows: np.ndarray, optimizer: torch.optim.Optimizer) -> tuple[float, int]:
-        self.network.train()
-        autocast = self.settings.autocast
-        lengths = (rows > 0).sum(axis=1)
-        total, batches = 0.0, 0
-        for chosen in length_batches(lengths, self.settings.batch_size, self.rng):
-            batch = torch.from_numpy(trimmed_rows(rows[chosen]))  # (B, T + 1)
-            inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
-            keep = (inputs > 0) & (targets > 0)  # (B, T); targets stay the real items
-            blank = torch.from_numpy(self.rng.random(inputs.shape) < self.rate) & (inputs > 0)  # (B, T)
-            with torch.autocast("cpu", dtype=autocast, enabled=autocast is not None):
-                table, output = self.network.items.tables()  # (I + 1, D) each
-                hidden = self.network(inputs, table, blank=blank if self.rate > 0 else None)  # (B, T, D)
-                loss = self.loss(hidden[keep], targets[keep], output)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach())
-            batches += 1
-        return total / max(batches, 1), batches
+    def blanked(self, inputs: torch.Tensor) -> torch.Tensor | None:
+        # drawn at rate 0 too, so that every rate's batches come in the same order
+        drawn = torch.from_numpy(self.rng.random(tuple(inputs.shape)) < self.rate).to(inputs.device)  # (B, T)
+        return drawn & (inputs > 0) if self.rate > 0 else None
 
 
 def train(

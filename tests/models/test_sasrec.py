@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ from lmrec.models.sequential.trainer import (
     TrainerSettings,
     left_padded,
     length_batches,
+    training_rows,
     trimmed,
 )
 from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
@@ -230,6 +232,49 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
     assert ndcg == max(by_scale.values()) >= by_scale[1.0]
     assert scale == min(s for s, v in by_scale.items() if v == ndcg)
     assert float(network.log_gamma.detach().exp()) == pytest.approx(learned * scale)
+
+
+class _Marking(Trainer):
+    """Marks every input position (`everything`) or none, as an explicit all-False mask."""
+
+    def __init__(self, *args: object, everything: bool) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.everything = everything
+        self.calls = 0
+
+    def blanked(self, inputs: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return torch.full(inputs.shape, self.everything) & (inputs > 0)
+
+
+def test_the_blanked_hook_reaches_every_training_step() -> None:
+    data = two_tastes()
+    settings = TrainerSettings(
+        epochs=2,
+        batch_size=8,
+        learning_rate=1e-2,
+        weight_decay=0.0,
+        patience=5,
+        min_steps=0,
+        eval_every=2,
+        max_seconds=None,
+        device=torch.device("cpu"),
+    )
+
+    def trained(make: type[Trainer], **kwargs: bool) -> tuple[Trainer, torch.Tensor]:
+        torch.manual_seed(0)
+        network = SASRecNetwork(ItemEncoder([IdEmbedding(data.n_items, 16)]), 10, 16, 1, 1, 0.0)
+        trainer = make(network, FullSoftmaxLoss(), settings, 0, **kwargs)
+        trainer.fit(data.histories())
+        return trainer, network.items.table().detach()
+
+    _, plain = trained(Trainer)
+    none_marked, same = trained(_Marking, everything=False)
+    all_marked, other = trained(_Marking, everything=True)
+    assert torch.equal(same, plain)  # an all-False mask is no mask
+    assert not torch.allclose(other, plain)  # the marks reach the network
+    steps = 2 * math.ceil(len(training_rows(data.histories(), 10, drop_last=1)) / 8)
+    assert cast(_Marking, none_marked).calls == cast(_Marking, all_marked).calls == steps
 
 
 @pytest.mark.parametrize("settings", [{}, {"item_parts": ["id", "text"], "id_dropout": 0.3}], ids=["id", "id+text"])

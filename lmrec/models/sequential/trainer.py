@@ -265,9 +265,10 @@ class Trainer:
             batch = torch.from_numpy(trimmed(rows[chosen])).to(device)  # (B, T + 1)
             inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, T) each
             keep = (inputs > 0) & (targets > 0)  # (B, T)
+            blank = self.blanked(inputs)  # (B, T) or None
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 table, output = self.network.items.tables()  # (I + 1, D) each
-                hidden = self.network(inputs, table)  # (B, T, D)
+                hidden = self.network(inputs, table, blank=blank)  # (B, T, D)
                 loss = self.loss(hidden[keep], targets[keep], output)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -275,6 +276,12 @@ class Trainer:
             total += float(loss.detach())
             batches += 1
         return total / max(batches, 1), batches
+
+    def blanked(self, inputs: torch.Tensor) -> torch.Tensor | None:
+        """Input positions (B, T) a training step reads as items of unknown identity (their vectors
+        zero, their places kept); None, the default, for none. A subclass that marks some teaches
+        the network to predict across unknown items (benchmarks/bench_unknown_item.py)."""
+        return None
 
     @torch.no_grad()
     def calibrate_text_weight(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
