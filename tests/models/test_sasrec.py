@@ -202,6 +202,21 @@ def test_trainer_validation_equals_the_evaluation_protocol(text: bool) -> None:
     assert model.report.best_ndcg > 0.1
 
 
+def cpu_settings(epochs: int, batch_size: int, learning_rate: float, patience: int, eval_every: int) -> TrainerSettings:
+    """Trainer settings on the CPU, with no weight decay, minimum steps or time limit."""
+    return TrainerSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        weight_decay=0.0,
+        patience=patience,
+        min_steps=0,
+        eval_every=eval_every,
+        max_seconds=None,
+        device=torch.device("cpu"),
+    )
+
+
 def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation() -> None:
     data = two_tastes()
     model = SASRec({**SMALL, "epochs": 3, "item_parts": ["id", "text"], "text_similarity": True}).fit(data)
@@ -209,17 +224,7 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
     histories = data.histories()
     inputs = left_padded(histories, SMALL["max_len"], drop_last=1)
     targets = histories.items[histories.indptr[1:] - 1] + 1
-    settings = TrainerSettings(
-        epochs=1,
-        batch_size=32,
-        learning_rate=1e-3,
-        weight_decay=0.0,
-        patience=1,
-        min_steps=0,
-        eval_every=1,
-        max_seconds=None,
-        device=torch.device("cpu"),
-    )
+    settings = cpu_settings(epochs=1, batch_size=32, learning_rate=1e-3, patience=1, eval_every=1)
     trainer = Trainer(network, FullSoftmaxLoss(), settings, seed=0)
     learned = 1.7
     by_scale = {}
@@ -249,17 +254,7 @@ class _Marking(Trainer):
 
 def test_the_blanked_hook_reaches_every_training_step() -> None:
     data = two_tastes()
-    settings = TrainerSettings(
-        epochs=2,
-        batch_size=8,
-        learning_rate=1e-2,
-        weight_decay=0.0,
-        patience=5,
-        min_steps=0,
-        eval_every=2,
-        max_seconds=None,
-        device=torch.device("cpu"),
-    )
+    settings = cpu_settings(epochs=2, batch_size=8, learning_rate=1e-2, patience=5, eval_every=2)
 
     def trained(make: type[Trainer], **kwargs: bool) -> tuple[Trainer, torch.Tensor]:
         torch.manual_seed(0)
