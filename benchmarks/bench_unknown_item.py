@@ -17,7 +17,9 @@ item before it dropped or marked). Choices come from that validation; the test i
     python benchmarks/bench_unknown_item.py --rates 0 0.05 & python benchmarks/bench_unknown_item.py --rates 0.15
 
 Writes benchmarks/results/unknown_item_ml-1m.json (runs of several processes merged, a rate run
-again replacing its earlier run) and the README section `unknown-item` once rate 0 is there.
+again replacing its earlier run) and the README section `unknown-item` once rate 0 is there; with
+`--label` (equal epochs instead of equal time, say: `--epochs 32 --minutes 60 --label epochs32`)
+unknown_item_ml-1m_<label>.json alone.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class MarkingTrainer(Trainer):
 
 
 def train(
-    histories: Histories, n_items: int, known: np.ndarray, rate: float, minutes: float
+    histories: Histories, n_items: int, known: np.ndarray, rate: float, minutes: float, epochs: int
 ) -> tuple[SASRecNetwork, TrainingReport]:
     """One id-only, full-softmax network with ml-1m's benchmark settings, a share `rate` of its inputs marked."""
     base = BASE["ml-1m"]
@@ -77,7 +79,7 @@ def train(
     items = ItemEncoder([IdEmbedding(n_items, base["dim"], mask)])
     network = SASRecNetwork(items, base["max_len"], base["dim"], base["layers"], base["heads"], base["dropout"])
     settings = TrainerSettings(
-        epochs=400,
+        epochs=epochs,
         batch_size=128,
         learning_rate=base["learning_rate"],
         weight_decay=0.0,
@@ -139,16 +141,16 @@ def evaluate_both_ways(network: SASRecNetwork, split: Split, incomplete: np.ndar
     return out
 
 
-def merged_write(runs: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+def merged_write(name: str, runs: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """Merge `runs` into the results file under a lock (several processes finish side by side)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(Path(tempfile.gettempdir()) / f"lmrec-{NAME}.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / f"lmrec-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        path = RESULTS / f"{NAME}.json"
+        path = RESULTS / f"{name}.json"
         earlier = json.loads(path.read_text()).get("runs", {}) if path.is_file() else {}
         payload["runs"] = {**earlier, **runs}
         payload["runs"] = {k: payload["runs"][k] for k in sorted(payload["runs"], key=float)}
-        write_results(NAME, payload)
+        write_results(name, payload)
     return payload
 
 
@@ -203,6 +205,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.05, 0.15])
     parser.add_argument("--minutes", type=float, default=20.0, help="Training time limit per model.")
+    parser.add_argument("--epochs", type=int, default=400, help="Most epochs per model (early stopping may end it).")
+    parser.add_argument(
+        "--label", help="Write unknown_item_ml-1m_<label>.json, kept out of the README (a run on other terms)."
+    )
     args = parser.parse_args()
     path = shared_data("ml-1m")
     if path is None:
@@ -217,7 +223,7 @@ def main() -> None:
     runs = {}
     for rate in args.rates:
         started = time.perf_counter()
-        network, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes)
+        network, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes, args.epochs)
         runs[f"{rate:g}"] = {
             "epochs": report.epochs,
             "best_epoch": report.best_epoch,
@@ -227,10 +233,11 @@ def main() -> None:
         }
         summary = {way: runs[f"{rate:g}"][way]["test_NDCG@10"] for way in ("dropped", "marked")}
         print(f"rate {rate:g}: epochs {report.epochs} (best {report.best_epoch}), test {summary}", flush=True)
-    settings = {"minutes": args.minutes, "threads": 1, "test_users": len(incomplete), "peak_rss_mib": peak_rss_mib()}
-    payload = merged_write(runs, settings)
-    print(f"wrote {RESULTS / (NAME + '.json')}")
-    if "0" in payload["runs"]:
+    name = NAME if args.label is None else f"{NAME}_{args.label}"
+    settings = {"minutes": args.minutes, "epochs": args.epochs, "threads": 1, "test_users": len(incomplete)}
+    payload = merged_write(name, runs, {**settings, "peak_rss_mib": peak_rss_mib()})
+    print(f"wrote {RESULTS / (name + '.json')}")
+    if "0" in payload["runs"] and args.label is None:
         replace_readme_section("unknown-item", table(payload))
 
 
