@@ -51,7 +51,6 @@ from lmrec.models.sequential.trainer import (
     TrainingReport,
     left_padded,
 )
-from lmrec.models.sequential.trainer import trimmed as trimmed_rows
 
 NAME = "unknown_item_ml-1m"
 
@@ -71,7 +70,7 @@ class MarkingTrainer(Trainer):
 
 def train(
     histories: Histories, n_items: int, known: np.ndarray, rate: float, minutes: float, epochs: int
-) -> tuple[SASRecNetwork, TrainingReport]:
+) -> tuple[Trainer, TrainingReport]:
     """One id-only, full-softmax network with ml-1m's benchmark settings, a share `rate` of its inputs marked."""
     base = BASE["ml-1m"]
     torch.manual_seed(0)
@@ -90,34 +89,22 @@ def train(
         device=torch.device("cpu"),
         autocast=resolve_precision("auto", torch.device("cpu")),
     )
-    report = MarkingTrainer(network, FullSoftmaxLoss(mask), settings, 0, rate=rate).fit(histories)
-    return network.eval(), report
+    trainer = MarkingTrainer(network, FullSoftmaxLoss(mask), settings, 0, rate=rate)
+    return trainer, trainer.fit(histories)
 
 
-@torch.no_grad()
-def ndcg(network: SASRecNetwork, histories: Histories, targets: np.ndarray, marked: np.ndarray) -> np.ndarray:
+def ndcg(trainer: Trainer, histories: Histories, targets: np.ndarray, marked: np.ndarray) -> np.ndarray:
     """Per-row NDCG@10 of `targets` (item positions) over the whole catalogue, history items excluded;
-    rows with `marked` read an unknown item after their history. Ties count against the target."""
-    inputs = left_padded(histories, network.max_len)  # (B, L)
+    rows with `marked` read an unknown item after their history."""
+    inputs = left_padded(histories, trainer.network.max_len)  # (B, L)
     blank = np.zeros(inputs.shape, dtype=bool)
     # the newest item moves one place left and a copy of it, marked, takes the last place
     inputs[marked] = np.concatenate([inputs[marked, 1:], inputs[marked, -1:]], axis=1)
     blank[marked, -1] = True
-    table, output = network.items.tables()
-    gains = []
-    for start in range(0, len(inputs), 1024):
-        seq = torch.from_numpy(trimmed_rows(inputs[start : start + 1024]))  # (b, T)
-        hidden = network.last_hidden(seq, table, blank=torch.from_numpy(blank[start : start + 1024, -seq.shape[1] :]))
-        scores = hidden @ output.T  # (b, I + 1)
-        scores[:, 0] = float("-inf")
-        scores.scatter_(1, seq, float("-inf"))
-        own = scores.gather(1, torch.from_numpy(targets[start : start + 1024] + 1).unsqueeze(1))  # (b, 1)
-        rank = ((scores >= own).sum(dim=1) - 1).numpy()
-        gains.append(np.where(rank < 10, 1.0 / np.log2(rank + 2.0), 0.0))
-    return np.concatenate(gains)
+    return trainer.ndcg_per_row(inputs, targets + 1, blank=blank)
 
 
-def evaluate_both_ways(network: SASRecNetwork, split: Split, incomplete: np.ndarray) -> dict[str, Any]:
+def evaluate_both_ways(trainer: Trainer, split: Split, incomplete: np.ndarray) -> dict[str, Any]:
     """Test and test-condition validation NDCG@10, the unknown item dropped and marked, per user."""
     test = split.test.set_index(Columns.UserIdx)[Columns.ItemIdx]
     targets = test.loc[split.histories.users].to_numpy()
@@ -129,9 +116,9 @@ def evaluate_both_ways(network: SASRecNetwork, split: Split, incomplete: np.ndar
     valid_targets = np.array([split.histories.row(int(b))[-1] for b in rows])
     out: dict[str, Any] = {}
     for way, marking in (("dropped", False), ("marked", True)):
-        gains = ndcg(network, split.histories, targets, incomplete & marking)
+        gains = ndcg(trainer, split.histories, targets, incomplete & marking)
         out[way] = {
-            "valid_NDCG@10": float(ndcg(network, valid, valid_targets, np.full(len(rows), marking)).mean()),
+            "valid_NDCG@10": float(ndcg(trainer, valid, valid_targets, np.full(len(rows), marking)).mean()),
             "test_NDCG@10": float(gains.mean()),
             "test_NDCG@10_ci": [float(x) for x in bootstrap_intervals(gains)[0]],
             "incomplete_NDCG@10": float(gains[incomplete].mean()),
@@ -223,13 +210,13 @@ def main() -> None:
     runs = {}
     for rate in args.rates:
         started = time.perf_counter()
-        network, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes, args.epochs)
+        trainer, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes, args.epochs)
         runs[f"{rate:g}"] = {
             "epochs": report.epochs,
             "best_epoch": report.best_epoch,
             "valid_NDCG@10_as_trained": report.best_ndcg,
             "fit_seconds": round(time.perf_counter() - started, 1),
-            **evaluate_both_ways(network, split, incomplete),
+            **evaluate_both_ways(trainer, split, incomplete),
         }
         summary = {way: runs[f"{rate:g}"][way]["test_NDCG@10"] for way in ("dropped", "marked")}
         print(f"rate {rate:g}: epochs {report.epochs} (best {report.best_epoch}), test {summary}", flush=True)

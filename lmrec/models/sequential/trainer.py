@@ -302,29 +302,41 @@ class Trainer:
         )
         return best, scores[best]
 
-    @torch.no_grad()
     def validate(self, inputs: np.ndarray, targets: np.ndarray, k: int = 10) -> float:
-        """NDCG@k of the targets (network rows) ranked over the whole catalogue, inputs excluded.
+        """NDCG@k of the targets (network rows) ranked over the whole catalogue, inputs excluded
+        (the mean of `ndcg_per_row`)."""
+        return float(self.ndcg_per_row(inputs, targets, k).mean()) if len(inputs) else float("nan")
+
+    @torch.no_grad()
+    def ndcg_per_row(
+        self, inputs: np.ndarray, targets: np.ndarray, k: int = 10, blank: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Each row's NDCG@k of its target (a network row) over the whole catalogue, shape (B,).
+
+        Args:
+            inputs: (B, L) left-padded network rows; their items never rank.
+            targets: (B,) network rows.
+            blank: (B, L), True where an input is read as an item of unknown identity.
 
         Ties count against the target (its rank is 1 + the number of items scored at least as high).
         """
-        if len(inputs) == 0:
-            return float("nan")
         self.network.eval()
         device = self.settings.device
         table, output = self.network.items.tables()
         gains = []
         for start in range(0, len(inputs), 1024):
-            seq = torch.from_numpy(trimmed(inputs[start : start + 1024])).to(device)  # (B, T)
-            target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (B,)
-            scores = self.network.last_hidden(seq, table) @ output.T  # (B, I + 1)
+            seq = torch.from_numpy(trimmed(inputs[start : start + 1024])).to(device)  # (b, T)
+            target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (b,)
+            marked = None if blank is None else torch.from_numpy(blank[start : start + 1024, -seq.shape[1] :])
+            hidden = self.network.last_hidden(seq, table, None if marked is None else marked.to(device))  # (b, D)
+            scores = hidden @ output.T  # (b, I + 1)
             scores[:, 0] = float("-inf")
             scores.scatter_(1, seq, float("-inf"))  # seen items (and padding) never rank
-            own = scores.gather(1, target.unsqueeze(1))  # (B, 1)
+            own = scores.gather(1, target.unsqueeze(1))  # (b, 1)
             rank = (scores >= own).sum(dim=1) - 1  # 0-based, pessimistic on ties
             gain = torch.where(rank < k, 1.0 / torch.log2(rank.float() + 2.0), torch.zeros_like(own[:, 0]))
             gains.append(gain.cpu().numpy())
-        return float(np.concatenate(gains).mean())
+        return np.concatenate(gains) if gains else np.zeros(0)
 
 
 class Checkpoint:
