@@ -13,7 +13,6 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -202,6 +201,23 @@ def test_trainer_validation_equals_the_evaluation_protocol(text: bool) -> None:
     assert model.report.best_ndcg > 0.1
 
 
+def test_ndcg_per_row_is_the_protocols_per_user_ndcg_and_reads_marked_inputs() -> None:
+    data = two_tastes()
+    model = SASRec({**SMALL, "epochs": 10, "eval_every": 10, "refit": False}).fit(data)
+    split = leave_last_out(data)
+    protocol = evaluate(model, split, EvaluationConfig(n_bootstrap=0)).per_user.set_index(Columns.UserIdx)
+    trainer = Trainer(model.network, FullSoftmaxLoss(), cpu_settings(1, 32, 1e-3, 1, 1), seed=0)
+    inputs = left_padded(split.histories, SMALL["max_len"])
+    targets = split.test.set_index(Columns.UserIdx)[Columns.ItemIdx].loc[split.histories.users].to_numpy() + 1
+    per_row = trainer.ndcg_per_row(inputs, targets)
+    assert per_row == pytest.approx(protocol["NDCG@10"].loc[split.histories.users].to_numpy(), abs=1e-6)
+    assert trainer.validate(inputs, targets) == pytest.approx(per_row.mean())
+    blank = np.zeros(inputs.shape, dtype=bool)
+    assert np.array_equal(trainer.ndcg_per_row(inputs, targets, blank=blank), per_row)
+    blank[:, -1] = True  # every user's newest item read as an unknown one
+    assert not np.array_equal(trainer.ndcg_per_row(inputs, targets, blank=blank), per_row)
+
+
 def cpu_settings(epochs: int, batch_size: int, learning_rate: float, patience: int, eval_every: int) -> TrainerSettings:
     """Trainer settings on the CPU, with no weight decay, minimum steps or time limit."""
     return TrainerSettings(
@@ -242,8 +258,8 @@ def test_the_text_weight_is_the_best_multiple_of_the_learned_one_on_validation()
 class _Marking(Trainer):
     """Marks every input position (`everything`) or none, as an explicit all-False mask."""
 
-    def __init__(self, *args: object, everything: bool) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(self, network: SASRecNetwork, settings: TrainerSettings, everything: bool) -> None:
+        super().__init__(network, FullSoftmaxLoss(), settings, seed=0)
         self.everything = everything
         self.calls = 0
 
@@ -256,20 +272,20 @@ def test_the_blanked_hook_reaches_every_training_step() -> None:
     data = two_tastes()
     settings = cpu_settings(epochs=2, batch_size=8, learning_rate=1e-2, patience=5, eval_every=2)
 
-    def trained(make: type[Trainer], **kwargs: bool) -> tuple[Trainer, torch.Tensor]:
+    def network() -> SASRecNetwork:
         torch.manual_seed(0)
-        network = SASRecNetwork(ItemEncoder([IdEmbedding(data.n_items, 16)]), 10, 16, 1, 1, 0.0)
-        trainer = make(network, FullSoftmaxLoss(), settings, 0, **kwargs)
-        trainer.fit(data.histories())
-        return trainer, network.items.table().detach()
+        return SASRecNetwork(ItemEncoder([IdEmbedding(data.n_items, 16)]), 10, 16, 1, 1, 0.0)
 
-    _, plain = trained(Trainer)
-    none_marked, same = trained(_Marking, everything=False)
-    all_marked, other = trained(_Marking, everything=True)
-    assert torch.equal(same, plain)  # an all-False mask is no mask
-    assert not torch.allclose(other, plain)  # the marks reach the network
+    def fitted_table(trainer: Trainer) -> torch.Tensor:
+        trainer.fit(data.histories())
+        return trainer.network.items.table().detach()
+
+    none_marked, all_marked = _Marking(network(), settings, False), _Marking(network(), settings, True)
+    plain = fitted_table(Trainer(network(), FullSoftmaxLoss(), settings, seed=0))
+    assert torch.equal(fitted_table(none_marked), plain)  # an all-False mask is no mask
+    assert not torch.allclose(fitted_table(all_marked), plain)  # the marks reach the network
     steps = 2 * math.ceil(len(training_rows(data.histories(), 10, drop_last=1)) / 8)
-    assert cast(_Marking, none_marked).calls == cast(_Marking, all_marked).calls == steps
+    assert none_marked.calls == all_marked.calls == steps
 
 
 @pytest.mark.parametrize("settings", [{}, {"item_parts": ["id", "text"], "id_dropout": 0.3}], ids=["id", "id+text"])
