@@ -18,7 +18,7 @@ item before it dropped or marked). Choices come from that validation; the test i
 
 Writes benchmarks/results/unknown_item_ml-1m.json (runs of several processes merged, a rate run
 again replacing its earlier run) and the README section `unknown-item` once rate 0 is there; with
-`--label` (equal epochs instead of equal time, say: `--epochs 32 --minutes 60 --label epochs32`)
+`--label` (equal epochs instead of equal time, say: `--epochs 32 --minutes 40 --label epochs32`)
 unknown_item_ml-1m_<label>.json alone.
 """
 
