@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from lmrec.cli.common import console, errors, errors_as_exit_codes, write_json
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lmrec.data.splits import Split
+    from lmrec.evaluation.protocol import EvaluationResult
 
 DEMO_MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content", "sasrec")
 #: Settings that keep the demo to a few minutes on a laptop CPU.
@@ -43,7 +49,7 @@ def demo_command(
     from lmrec.data.store import Store
     from lmrec.data.synthetic import ShopConfig, generate_shop, write_shop
     from lmrec.encoders import EncoderConfig, embed_texts
-    from lmrec.evaluation.protocol import EvaluationConfig, compare, evaluate
+    from lmrec.evaluation.protocol import compare
     from lmrec.evaluation.report import write_report
     from lmrec.models import create_model
 
@@ -79,20 +85,7 @@ def demo_command(
             t0 = time.perf_counter()
             item_vectors = embed_texts(dataset.item_text(), EncoderConfig())  # for diversity; cached for content
         console.print(f"   embedded {dataset.n_items:,} product texts in {time.perf_counter() - t0:.1f}s")
-        results = []
-        for name in names:
-            model = create_model(name, DEMO_SETTINGS.get(name))
-            with errors.status(f"training {name}"):
-                t0 = time.perf_counter()
-                model.fit(split.train)
-                fit_seconds = time.perf_counter() - t0
-            with errors.status(f"evaluating {name}"):
-                result = evaluate(model, split, EvaluationConfig(), item_vectors=item_vectors, name=name)
-            results.append(result)
-            console.print(
-                f"   {name:<10} NDCG@10 {result.metrics['NDCG@10']:.4f}  "
-                f"(fit {fit_seconds:.1f}s, evaluate {result.seconds:.1f}s)"
-            )
+        results = [_train_and_evaluate(name, split, item_vectors) for name in names]
         best = max(results, key=lambda r: r.metrics["NDCG@10"])
         comparisons = [compare(best, r, "NDCG@10") for r in results if r is not best]
         paths = write_report(
@@ -111,6 +104,25 @@ def demo_command(
         console.print(f"[bold]5. model[/] {best.model} retrained on all data -> {model_dir}")
         how = f"--explain-by {method}" if method != final.explain_methods[0] else "--explain"
         console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]} --store {db_path} {how}")
+
+
+def _train_and_evaluate(name: str, split: Split, item_vectors: np.ndarray) -> EvaluationResult:
+    """Fit one model on the split's training side, evaluate it and print its line."""
+    from lmrec.evaluation.protocol import EvaluationConfig, evaluate
+    from lmrec.models import create_model
+
+    model = create_model(name, DEMO_SETTINGS.get(name))
+    with errors.status(f"training {name}"):
+        start = time.perf_counter()
+        model.fit(split.train)
+        fit_seconds = time.perf_counter() - start
+    with errors.status(f"evaluating {name}"):
+        result = evaluate(model, split, EvaluationConfig(), item_vectors=item_vectors, name=name)
+    console.print(
+        f"   {name:<10} NDCG@10 {result.metrics['NDCG@10']:.4f}  "
+        f"(fit {fit_seconds:.1f}s, evaluate {result.seconds:.1f}s)"
+    )
+    return result
 
 
 def _print_results(results: list, best: str) -> None:  # type: ignore[type-arg]

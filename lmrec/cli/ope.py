@@ -104,7 +104,6 @@ def ope_command(
     """
     import numpy as np
 
-    from lmrec.simulation.likelihood import RELIABLE_HEAVY_UNITS
     from lmrec.simulation.ope import SlotTarget, estimate_all
 
     with errors_as_exit_codes():
@@ -140,10 +139,19 @@ def ope_command(
         "heavy_rounds": next(iter(estimates.values())).heavy_units,  # the same weights under every estimator
         "estimators": {name: e.to_dict() for name, e in estimates.items()},
     }
+    _print_report(payload, estimates)
+    if output is not None:
+        write_json(output, payload)
+
+
+def _print_report(payload: dict[str, Any], estimates: dict[str, Any]) -> None:
+    """The estimates as a table, the truth where known, and notes on blind mass, heavy rounds and versions."""
+    from lmrec.simulation.likelihood import RELIABLE_HEAVY_UNITS
+
+    truth, blind, versions = payload["truth"], payload["blind_mass"], payload["pipeline_versions"]
     held = " with the weights held to their known mean" if payload["weight_constraint"] else ""
-    table = Table(
-        title=f"estimated reward per slot of the target policy (95% {interval} interval{held})", show_edge=False
-    )
+    title = f"estimated reward per slot of the target policy (95% {payload['interval']} interval{held})"
+    table = Table(title=title, show_edge=False)
     for column in ("estimator", "estimate", "interval", "relative error" if truth else "ESS"):
         table.add_column(column, justify="right")
     for name, e in estimates.items():
@@ -173,8 +181,6 @@ def ope_command(
             f"--logging-pipeline is {versions['logging']} (another config or model): its blind mass "
             "describes another pipeline than the one that wrote the log, and no interval uses it"
         )
-    if output is not None:
-        write_json(output, payload)
 
 
 def _policy_target(log: Path, target_log: Path | None, target: str) -> tuple[Any, Any, float | None, str]:
