@@ -5,9 +5,12 @@ target is an item it was trained on. New items arrive in real use, and γ is wha
 rank them. This probe uses no test data: on the training side of `bench_cold_start.py`'s split
 (amazon-games, 10% of items held out, `--seed`), a second 10% of the items is held out as stand-in
 new items (seed + 1), then each user's last known item. SASRec fused (the cold-start benchmark's
-settings) is trained on the rest; NDCG@10 over the whole catalogue is then measured at multiples of
-its chosen γ on users whose next item is a stand-in new item, on users whose next item is known,
-and pooled (both kinds of next item in their natural proportion), beside the text content model.
+settings) is trained on the rest; NDCG@10 over this world's catalogue (every item but the first
+split's held-out ones, which it does not have) is then measured at multiples of its chosen γ on
+users whose next item is a stand-in new item, on users whose next item is known, and pooled (both
+kinds of next item in their natural proportion), beside the text content model. At the chosen γ
+it is also measured with every stand-in's score moved by each of `OFFSETS`: the offset that is best
+pooled says whether the model under- or overrates new items against known ones.
 
     python benchmarks/bench_text_weight.py [--minutes 20] [--seed 0]
 
@@ -26,16 +29,21 @@ import math
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from bench_cold_start import compared_models
 from common import shared_data, write_results
 
+from lmrec.data.dataset import Histories
 from lmrec.data.ingest import load_dataset
 from lmrec.data.splits import held_out_items, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
 from lmrec.models.sequential.trainer import TEXT_WEIGHT_SCALES
+
+#: Shifts of the stand-in new items' scores (the model's score units) measured at the chosen γ.
+OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
 
 
 def main() -> None:
@@ -57,9 +65,13 @@ def main() -> None:
     models = compared_models(args.minutes, args.seed, None)
     config = EvaluationConfig(n_bootstrap=0)
 
-    def measured(model: Recommender[Any]) -> dict[str, float]:
+    absent = cold.train.item_counts() == 0  # the first split's held-out items: not in this world
+    stand_ins = (known.train.item_counts() == 0) & ~absent
+
+    def measured(model: Recommender[Any], offset: float = 0.0) -> dict[str, float]:
+        shown = InWorld(model, absent, stand_ins, offset)
         ndcg = {
-            kind: evaluate(model, split, config).metrics["NDCG@10"] for kind, split in (("new", new), ("known", known))
+            kind: evaluate(shown, split, config).metrics["NDCG@10"] for kind, split in (("new", new), ("known", known))
         }
         return {**ndcg, "pooled": sum(ndcg[k] * users[k] for k in users) / sum(users.values())}
 
@@ -77,6 +89,12 @@ def main() -> None:
             network.log_gamma.copy_(chosen + math.log(multiple))
         by_multiple[multiple] = measured(fused)
         print(f"  γ x{multiple}: {by_multiple[multiple]}", flush=True)
+    with torch.no_grad():
+        network.log_gamma.copy_(chosen)
+    by_offset = {}
+    for offset in OFFSETS:
+        by_offset[offset] = measured(fused, offset)
+        print(f"  new items {offset:+g}: {by_offset[offset]}", flush=True)
     write_results(
         "text_weight",
         {
@@ -90,9 +108,25 @@ def main() -> None:
                 "chosen_scale": report.text_weight_scale,
                 "chosen_text_weight": report.text_weight,
                 "ndcg_at_multiples_of_chosen": {str(m): v for m, v in by_multiple.items()},
+                "ndcg_at_new_item_offsets": {str(o): v for o, v in by_offset.items()},
             },
         },
     )
+
+
+class InWorld:
+    """A fitted model's scores in the development world: the `absent` items (n_items,) bool left out,
+    the `shifted` ones moved by `offset`, for `evaluate`."""
+
+    def __init__(self, model: Recommender[Any], absent: np.ndarray, shifted: np.ndarray, offset: float) -> None:
+        self.model, self.absent, self.shifted, self.offset = model, absent, shifted, offset
+        self.name, self.items, self.is_fitted = model.name, model.items, True
+
+    def score_histories(self, histories: Histories) -> np.ndarray:
+        scores = self.model.score_histories(histories)  # (B, I)
+        scores[:, self.shifted] += self.offset
+        scores[:, self.absent] = -np.inf
+        return scores
 
 
 if __name__ == "__main__":
