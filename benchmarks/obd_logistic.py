@@ -52,6 +52,7 @@ class LogisticReward:
         self.c = c
 
     def _request(self, log: ImpressionLog) -> tuple[np.ndarray, np.ndarray]:
+        """The request features (n, d) and, within them, the affinity to each item (n, K)."""
         assert log.context is not None
         affinity = log.context[:, : log.n_items]  # (n, K)
         return log.context, affinity
@@ -63,6 +64,7 @@ class LogisticReward:
         return np.hstack([request, self.items[log.item], slot, own])  # (n, d + F + P + 1)
 
     def fit(self, log: ImpressionLog) -> LogisticRegression:
+        """The regression fitted to the log's clicks, one design row per logged row."""
         return LogisticRegression(C=self.c, max_iter=5000).fit(self._design(log), log.reward)
 
     def matrix(self, fitted: LogisticRegression, log: ImpressionLog) -> np.ndarray:
