@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 
 from lmrec.simulation.logs import ImpressionLog, read_open_bandit
 
@@ -79,7 +80,7 @@ class LogisticReward:
 
     def cross_fitted(self, log: ImpressionLog, folds: int = 3, seed: int = 0) -> np.ndarray:
         """The (n, K) matrix with each row predicted by a model fitted without its fold's rounds."""
-        fold = _round_folds(log, folds, seed)
+        fold = log.round_folds(folds, seed)
         out = np.empty((len(log), log.n_items))
         for k in range(folds):
             held = fold == k
@@ -88,22 +89,13 @@ class LogisticReward:
 
     def held_out_log_loss(self, log: ImpressionLog, folds: int = 5, seed: int = 1) -> tuple[float, float]:
         """Mean log loss on held-out rounds of this model and of the training folds' click rate."""
-        fold = _round_folds(log, folds, seed)
+        fold = log.round_folds(folds, seed)
         model_loss = constant_loss = 0.0
         for k in range(folds):
             held = fold == k
             train, test = log.take(~held), log.take(held)
             p = self.matrix(self.fit(train), test)[np.arange(len(test)), test.item]
-            model_loss += _log_loss(test.reward, p)
-            constant_loss += _log_loss(test.reward, np.full(len(test), train.reward.mean()))
+            model_loss += log_loss(test.reward, p, normalize=False, labels=[0, 1])
+            constant = np.full(len(test), train.reward.mean())
+            constant_loss += log_loss(test.reward, constant, normalize=False, labels=[0, 1])
         return model_loss / len(log), constant_loss / len(log)
-
-
-def _round_folds(log: ImpressionLog, folds: int, seed: int) -> np.ndarray:
-    codes, n_rounds = log.round_codes()
-    return (np.random.default_rng(seed).permutation(n_rounds) % folds)[codes]  # (n,) whole rounds per fold
-
-
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    p = np.clip(p, 1e-9, 1 - 1e-9)
-    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum())

@@ -92,6 +92,12 @@ class ImpressionLog:
         uniques, codes = np.unique(self.round, return_inverse=True)
         return codes.reshape(-1), len(uniques)
 
+    def round_folds(self, n_folds: int, seed: int) -> np.ndarray:
+        """Each row's fold in [0, n_folds), shape (n,): the rounds dealt to folds in a seeded random
+        order, so a round's rows share a fold and the folds differ in size by at most one round."""
+        codes, n_rounds = self.round_codes()
+        return (np.random.default_rng(seed).permutation(n_rounds) % n_folds)[codes]
+
     def take(self, rows: np.ndarray | list[int] | slice) -> ImpressionLog:
         """A new log of the given rows (indices, a boolean mask or a slice), in that order."""
         return ImpressionLog(

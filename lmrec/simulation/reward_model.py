@@ -97,9 +97,7 @@ class ItemPositionMean:
         self.fit(impressions)
         if self.config.n_folds == 1:
             return self.table[None], np.zeros(len(impressions), dtype=np.int64)
-        codes, n_rounds = impressions.round_codes()
-        fold_of_round = np.random.default_rng(self.config.seed).permutation(n_rounds) % self.config.n_folds
-        fold = fold_of_round[codes]  # (n,)
+        fold = impressions.round_folds(self.config.n_folds, self.config.seed)  # (n,)
         tables = np.stack([self._table(impressions, fold != k)[0] for k in range(self.config.n_folds)])
         return tables, fold
 

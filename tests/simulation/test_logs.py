@@ -57,6 +57,17 @@ def test_resample_rounds_keeps_each_round_whole() -> None:
             assert pair in {(0, 1), (1, 2), (0, 2)}
 
 
+def test_round_folds_keep_each_round_whole_and_balance_the_folds() -> None:
+    impressions = tiny(round=[5, 5, 1, 1, 9, 9])
+    for seed in range(5):
+        fold = impressions.round_folds(2, seed)
+        assert fold[0] == fold[1] and fold[2] == fold[3] and fold[4] == fold[5]
+        assert sorted(np.bincount(fold[::2], minlength=2).tolist()) == [1, 2]  # 3 rounds over 2 folds
+    orders = {tuple(impressions.round_folds(3, seed)[::2].tolist()) for seed in range(20)}
+    assert all(sorted(order) == [0, 1, 2] for order in orders) and len(orders) > 1  # seeded shuffles
+    assert np.array_equal(impressions.round_folds(3, 7), impressions.round_folds(3, 7))
+
+
 @pytest.mark.parametrize(
     ("overrides", "error", "fragment"),
     [
