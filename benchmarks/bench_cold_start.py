@@ -220,14 +220,19 @@ def _differences(comparisons: list[dict[str, Any]]) -> list[str]:
 
 class AmongItems:
     """A fitted model whose scores leave out every item outside `keep` (n_items,) bool, for
-    `evaluate`: the targets are then ranked among those items alone."""
+    `evaluate`: the targets are then ranked among those items alone. With `shifted` (n_items,) bool,
+    those items' scores are moved by `offset` first."""
 
-    def __init__(self, model: Recommender[Any], keep: np.ndarray) -> None:
-        self.model, self.keep = model, keep
+    def __init__(
+        self, model: Recommender[Any], keep: np.ndarray, shifted: np.ndarray | None = None, offset: float = 0.0
+    ) -> None:
+        self.model, self.keep, self.shifted, self.offset = model, keep, shifted, offset
         self.name, self.items, self.is_fitted = model.name, model.items, True
 
     def score_histories(self, histories: Histories) -> np.ndarray:
         scores = self.model.score_histories(histories)  # (B, I)
+        if self.shifted is not None:
+            scores[:, self.shifted] += self.offset
         scores[:, ~self.keep] = -np.inf
         return scores
 

@@ -29,12 +29,10 @@ import math
 import time
 from typing import Any
 
-import numpy as np
 import torch
-from bench_cold_start import compared_models
+from bench_cold_start import AmongItems, compared_models
 from common import shared_data, write_results
 
-from lmrec.data.dataset import Histories
 from lmrec.data.ingest import load_dataset
 from lmrec.data.splits import held_out_items, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
@@ -69,7 +67,7 @@ def main() -> None:
     stand_ins = (known.train.item_counts() == 0) & ~absent
 
     def measured(model: Recommender[Any], offset: float = 0.0) -> dict[str, float]:
-        shown = InWorld(model, absent, stand_ins, offset)
+        shown = AmongItems(model, ~absent, stand_ins, offset)
         ndcg = {
             kind: evaluate(shown, split, config).metrics["NDCG@10"] for kind, split in (("new", new), ("known", known))
         }
@@ -112,21 +110,6 @@ def main() -> None:
             },
         },
     )
-
-
-class InWorld:
-    """A fitted model's scores in the development world: the `absent` items (n_items,) bool left out,
-    the `shifted` ones moved by `offset`, for `evaluate`."""
-
-    def __init__(self, model: Recommender[Any], absent: np.ndarray, shifted: np.ndarray, offset: float) -> None:
-        self.model, self.absent, self.shifted, self.offset = model, absent, shifted, offset
-        self.name, self.items, self.is_fitted = model.name, model.items, True
-
-    def score_histories(self, histories: Histories) -> np.ndarray:
-        scores = self.model.score_histories(histories)  # (B, I)
-        scores[:, self.shifted] += self.offset
-        scores[:, self.absent] = -np.inf
-        return scores
 
 
 if __name__ == "__main__":
