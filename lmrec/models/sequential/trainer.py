@@ -327,8 +327,9 @@ class Trainer:
         for start in range(0, len(inputs), 1024):
             seq = torch.from_numpy(trimmed(inputs[start : start + 1024])).to(device)  # (b, T)
             target = torch.from_numpy(targets[start : start + 1024]).to(device)  # (b,)
-            marked = None if blank is None else torch.from_numpy(blank[start : start + 1024, -seq.shape[1] :])
-            hidden = self.network.last_hidden(seq, table, None if marked is None else marked.to(device))  # (b, D)
+            window = None if blank is None else blank[start : start + 1024, -seq.shape[1] :]  # (b, T)
+            marked = None if window is None else torch.from_numpy(window).to(device)
+            hidden = self.network.last_hidden(seq, table, marked)  # (b, D)
             scores = hidden @ output.T  # (b, I + 1)
             scores[:, 0] = float("-inf")
             scores.scatter_(1, seq, float("-inf"))  # seen items (and padding) never rank
