@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,12 @@ def run_campaign(folder: Path, campaign: str, *, runs: int, tau: float, n_bootst
     truth = float(bts.reward.mean())
     table = context_free_policy(bts, "frequency")  # (n_positions, n_items)
     full = estimate_all(random, table[random.position], estimators=estimators(tau, n_bootstrap))
-    resampled = resampled_errors(random, table, truth, runs=runs, tau=tau)
+
+    def every_estimate(sample: ImpressionLog) -> dict[str, float]:
+        found = estimate_all(sample, table[sample.position], estimators=estimators(tau, 0))
+        return {name: e.value for name, e in found.items()}
+
+    resampled = resampled_errors(random, truth, every_estimate, runs=runs)
     weight = table[random.position, random.item] / random.propensity
     out: dict[str, Any] = {
         "rows": len(random),
@@ -123,15 +129,14 @@ def run_campaign(folder: Path, campaign: str, *, runs: int, tau: float, n_bootst
 
 
 def resampled_errors(
-    random: ImpressionLog, table: np.ndarray, truth: float, *, runs: int, tau: float
+    random: ImpressionLog, truth: float, estimate: Callable[[ImpressionLog], dict[str, float]], *, runs: int
 ) -> dict[str, list[float]]:
-    """|estimate - truth| / truth on `runs` bootstrap resamples of the random log's rounds."""
-    errors: dict[str, list[float]] = {name: [] for name in LABELS}
+    """|estimate - truth| / truth of each of `estimate`'s values on `runs` bootstrap resamples of the
+    random log's rounds."""
+    errors: dict[str, list[float]] = {}
     for run in range(runs):
-        sample = random.resample_rounds(seed=run)
-        result = estimate_all(sample, table[sample.position], estimators=estimators(tau, 0))
-        for name, estimate in result.items():
-            errors[name].append(abs(estimate.value - truth) / truth)
+        for name, value in estimate(random.resample_rounds(seed=run)).items():
+            errors.setdefault(name, []).append(abs(value - truth) / truth)
     return errors
 
 
@@ -144,17 +149,17 @@ def logistic_dr(
     for c in LOGISTIC_C:
         model = LogisticReward(items, c)
         loss, constant = model.held_out_log_loss(random)
-        full = DR({"n_bootstrap": 0}).estimate(random, table[random.position], model.cross_fitted(random))
-        errors = []
-        for run in range(runs):
-            sample = random.resample_rounds(seed=run)
-            value = DR({"n_bootstrap": 0}).estimate(sample, table[sample.position], model.cross_fitted(sample)).value
-            errors.append(abs(value - truth) / truth)
+
+        def dr(log: ImpressionLog, model: LogisticReward = model) -> dict[str, float]:
+            return {"dr": DR({"n_bootstrap": 0}).estimate(log, table[log.position], model.cross_fitted(log)).value}
+
+        full = dr(random)["dr"]
+        errors = resampled_errors(random, truth, dr, runs=runs)["dr"]
         out[f"{c:g}"] = {
             "held_out_log_loss": loss,
             "constant_log_loss": constant,
-            "value": full.value,
-            "relative_error": abs(full.value - truth) / truth,
+            "value": full,
+            "relative_error": abs(full - truth) / truth,
             "resampled_relative_error_mean": float(np.mean(errors)),
             "resampled_relative_error_sd": float(np.std(errors, ddof=1)) if len(errors) > 1 else math.nan,
         }
