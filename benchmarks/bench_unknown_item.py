@@ -38,19 +38,13 @@ from bench_sasrec import BASE
 from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
 
 from lmrec.data.columns import Columns
-from lmrec.data.dataset import Histories
+from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.ingest import load_dataset
 from lmrec.data.splits import Split, leave_last_out
 from lmrec.evaluation.stats import bootstrap_intervals, paired_difference
-from lmrec.models.sequential.model import resolve_precision
-from lmrec.models.sequential.network import IdEmbedding, ItemEncoder, SASRecNetwork
-from lmrec.models.sequential.trainer import (
-    FullSoftmaxLoss,
-    Trainer,
-    TrainerSettings,
-    TrainingReport,
-    left_padded,
-)
+from lmrec.models.sequential.model import SASRec
+from lmrec.models.sequential.network import SASRecNetwork
+from lmrec.models.sequential.trainer import Trainer, TrainerSettings, left_padded
 
 NAME = "unknown_item_ml-1m"
 
@@ -68,29 +62,22 @@ class MarkingTrainer(Trainer):
         return drawn & (inputs > 0) if self.rate > 0 else None
 
 
-def train(
-    histories: Histories, n_items: int, known: np.ndarray, rate: float, minutes: float, epochs: int
-) -> tuple[Trainer, TrainingReport]:
-    """One id-only, full-softmax network with ml-1m's benchmark settings, a share `rate` of its inputs marked."""
-    base = BASE["ml-1m"]
-    torch.manual_seed(0)
-    mask = torch.from_numpy(known)
-    items = ItemEncoder([IdEmbedding(n_items, base["dim"], mask)])
-    network = SASRecNetwork(items, base["max_len"], base["dim"], base["layers"], base["heads"], base["dropout"])
-    settings = TrainerSettings(
-        epochs=epochs,
-        batch_size=128,
-        learning_rate=base["learning_rate"],
-        weight_decay=0.0,
-        patience=5,
-        min_steps=1000,
-        eval_every=base["eval_every"],
-        max_seconds=minutes * 60.0,
-        device=torch.device("cpu"),
-        autocast=resolve_precision("auto", torch.device("cpu")),
-    )
-    trainer = MarkingTrainer(network, FullSoftmaxLoss(mask), settings, 0, rate=rate)
-    return trainer, trainer.fit(histories)
+class MarkingSASRec(SASRec):
+    """SASRec trained by a `MarkingTrainer`, which it keeps (as `trainer`) for the evaluations here."""
+
+    def __init__(self, config: dict[str, Any], rate: float) -> None:
+        super().__init__(config)
+        self.rate = rate
+
+    def _trainer(self, network: SASRecNetwork, settings: TrainerSettings) -> Trainer:
+        self.trainer = MarkingTrainer(network, self._loss(), settings, self.config.seed, rate=self.rate)
+        return self.trainer
+
+
+def train(data: Dataset, rate: float, minutes: float, epochs: int) -> MarkingSASRec:
+    """One id-only, full-softmax SASRec with ml-1m's benchmark settings, a share `rate` of its inputs marked."""
+    config = {**BASE["ml-1m"], "item_parts": ["id"], "loss": "full", "max_minutes": minutes, "epochs": epochs}
+    return MarkingSASRec(config, rate).fit(data)
 
 
 def ndcg(trainer: Trainer, histories: Histories, targets: np.ndarray, marked: np.ndarray) -> np.ndarray:
@@ -205,12 +192,12 @@ def main() -> None:
     split = leave_last_out(data)
     complete = split.train.users.index((path / "complete_users.txt").read_text().split())
     incomplete = ~np.isin(split.histories.users, complete)
-    known = np.bincount(split.train.interactions[Columns.ItemIdx].to_numpy(), minlength=split.train.n_items) > 0
     print(f"ml-1m: {incomplete.sum():,} of {len(incomplete):,} test users lack their second-to-last item", flush=True)
     runs = {}
     for rate in args.rates:
         started = time.perf_counter()
-        trainer, report = train(split.train.histories(), split.train.n_items, known, rate, args.minutes, args.epochs)
+        model = train(split.train, rate, args.minutes, args.epochs)
+        trainer, report = model.trainer, model.report
         runs[f"{rate:g}"] = {
             "epochs": report.epochs,
             "best_epoch": report.best_epoch,

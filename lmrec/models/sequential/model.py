@@ -226,12 +226,11 @@ class SASRec(Recommender[SASRecConfig]):
             "items": data.n_items,
             "histories": _digest(histories),
         }
-        trainer = Trainer(self.network, self._loss(), settings, cfg.seed)
-        self.report = trainer.fit(histories, checkpoint, fingerprint)
+        self.report = self._trainer(self.network, settings).fit(histories, checkpoint, fingerprint)
         if cfg.refit and self.report.best_epoch:
             torch.manual_seed(cfg.seed)  # the first network's initialisation
             network = self._build(data.n_items, text, tokens).to(device)
-            self.report.refit_seconds = Trainer(network, self._loss(), settings, cfg.seed).train_all(
+            self.report.refit_seconds = self._trainer(network, settings).train_all(
                 histories, self.report.best_epoch
             )
             if self.report.text_weight_scale is not None:
@@ -242,6 +241,11 @@ class SASRec(Recommender[SASRecConfig]):
         self.network.to("cpu").eval()
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
+
+    def _trainer(self, network: SASRecNetwork, settings: TrainerSettings) -> Trainer:
+        """The trainer of a network this model fits (a subclass may train differently, say with
+        `Trainer.blanked`)."""
+        return Trainer(network, self._loss(), settings, self.config.seed)
 
     def _loss(self) -> FullSoftmaxLoss | SampledSoftmaxLoss:
         cfg = self.config
