@@ -230,9 +230,7 @@ class SASRec(Recommender[SASRecConfig]):
         if cfg.refit and self.report.best_epoch:
             torch.manual_seed(cfg.seed)  # the first network's initialisation
             network = self._build(data.n_items, text, tokens).to(device)
-            self.report.refit_seconds = self._trainer(network, settings).train_all(
-                histories, self.report.best_epoch
-            )
+            self.report.refit_seconds = self._trainer(network, settings).train_all(histories, self.report.best_epoch)
             if self.report.text_weight_scale is not None:
                 with torch.no_grad():
                     network.log_gamma.add_(math.log(self.report.text_weight_scale))
