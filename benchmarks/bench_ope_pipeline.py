@@ -102,23 +102,8 @@ def main() -> None:
             truth = exact_value(target, impressions, users, attraction, exam)
             shares = expected_weights(target, own)  # (n,)
             blind[name].append(float(1.0 - shares.mean()))
-            held = replace(target, expected_weight=shares)
-            found = {
-                interval: estimate_all(impressions, slots, estimators=estimators(kind, args.bootstrap, seed))
-                for interval, kind, slots in (
-                    ("bootstrap", "bootstrap", target),
-                    ("likelihood", "likelihood", target),
-                    ("likelihood_mean", "likelihood", held),
-                )
-            }
-            for e in found["bootstrap"].values():
-                bounds = {
-                    interval: [found[interval][e.estimator].low, found[interval][e.estimator].high]
-                    for interval in INTERVALS
-                }
-                runs[name][e.estimator].append(
-                    {"truth": truth, "value": e.value, "std_error": e.std_error, "intervals": bounds}
-                )
+            for estimator, record in estimate_target(impressions, target, shares, args.bootstrap, seed).items():
+                runs[name][estimator].append({"truth": truth, **record})
         worst = max(abs(r["snips"][-1]["value"] / r["snips"][-1]["truth"] - 1) for r in runs.values())
         print(f"  seed {seed}: {time.perf_counter() - tick:.0f}s, largest SNIPS error {worst:.1%}", flush=True)
     result = {
@@ -141,6 +126,31 @@ def main() -> None:
     print(readme_section(result))
     print(intervals_section(result))
     print(f"wrote {path}")
+
+
+def estimate_target(
+    impressions: ImpressionLog, target: SlotTarget, shares: np.ndarray, n_bootstrap: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """Every estimator's value, standard error and interval of each kind (`INTERVALS`) for one target:
+    the bootstrap and the likelihood on the target as replayed, the likelihood again with each row's
+    expected weight (`shares`, from the logging pipeline's replay) known."""
+    held = replace(target, expected_weight=shares)
+    found = {
+        interval: estimate_all(impressions, slots, estimators=estimators(kind, n_bootstrap, seed))
+        for interval, kind, slots in (
+            ("bootstrap", "bootstrap", target),
+            ("likelihood", "likelihood", target),
+            ("likelihood_mean", "likelihood", held),
+        )
+    }
+    return {
+        e.estimator: {
+            "value": e.value,
+            "std_error": e.std_error,
+            "intervals": {i: [found[i][e.estimator].low, found[i][e.estimator].high] for i in INTERVALS},
+        }
+        for e in found["bootstrap"].values()
+    }
 
 
 def estimators(interval: str, n_bootstrap: int, seed: int) -> list[Estimator[Any]]:
