@@ -51,7 +51,7 @@ from lmrec.models import create_model
 SCALES = (0.25, 0.5, 0.75, 1.0)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="amazon-games")
     parser.add_argument("--pairs", type=int, default=60_000, help="Most co-occurring pairs to tune on.")
@@ -61,7 +61,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save-encoder", type=Path, help="Copy the merged encoder (chosen scale) to this folder.")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     if args.threads:
         torch.set_num_threads(args.threads)
     path = shared_data(args.dataset)

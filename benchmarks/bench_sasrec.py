@@ -92,7 +92,7 @@ ABLATION: dict[str, dict[str, Any]] = {
 PROTOCOL_NOTE = "leave-last-out, full ranking, seen items excluded, ties counted against the target"
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="amazon-beauty", choices=sorted(BASE))
     parser.add_argument("--variants", nargs="+", default=["id", "fused"], choices=sorted(VARIANTS))
@@ -108,8 +108,11 @@ def main() -> None:
     parser.add_argument(
         "--label", help="Write sasrec_<dataset>_<label>.json, kept out of the README table (a run on other terms)."
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = _arguments()
     path = shared_data(args.dataset)
     if path is None:
         return

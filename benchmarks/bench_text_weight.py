@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -79,16 +80,7 @@ def main() -> None:
     fused = create_model(*models["sasrec-fused"]).fit(known.train)
     seconds = time.perf_counter() - started
     report = fused.report  # type: ignore[attr-defined]
-    network = fused.network  # type: ignore[attr-defined]
-    chosen = network.log_gamma.detach().clone()
-    by_multiple = {}
-    for multiple in TEXT_WEIGHT_SCALES:  # the multiples the model chose among
-        with torch.no_grad():
-            network.log_gamma.copy_(chosen + math.log(multiple))
-        by_multiple[multiple] = measured(fused)
-        print(f"  γ x{multiple}: {by_multiple[multiple]}", flush=True)
-    with torch.no_grad():
-        network.log_gamma.copy_(chosen)
+    by_multiple = at_text_weight_multiples(fused, measured)
     by_offset = {}
     for offset in OFFSETS:
         by_offset[offset] = measured(fused, offset)
@@ -110,6 +102,24 @@ def main() -> None:
             },
         },
     )
+
+
+def at_text_weight_multiples(
+    fused: Recommender[Any], measured: Callable[[Recommender[Any]], dict[str, float]]
+) -> dict[float, dict[str, float]]:
+    """`measured` of the fused model with its text weight γ set to each multiple of the chosen one
+    that the model chose among (`TEXT_WEIGHT_SCALES`); the chosen γ is put back afterwards."""
+    network = fused.network  # type: ignore[attr-defined]
+    chosen = network.log_gamma.detach().clone()
+    by_multiple = {}
+    for multiple in TEXT_WEIGHT_SCALES:
+        with torch.no_grad():
+            network.log_gamma.copy_(chosen + math.log(multiple))
+        by_multiple[multiple] = measured(fused)
+        print(f"  γ x{multiple}: {by_multiple[multiple]}", flush=True)
+    with torch.no_grad():
+        network.log_gamma.copy_(chosen)
+    return by_multiple
 
 
 if __name__ == "__main__":
