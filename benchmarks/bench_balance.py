@@ -93,8 +93,16 @@ def main() -> None:
     parser.add_argument(
         "--policies", nargs="+", choices=sorted(GRID), help="With --tune: tune only these, keeping the others' runs."
     )
+    parser.add_argument(
+        "--label",
+        help="Write balance_<label>.json, its PNGs and the README section balance-<label> instead of the main "
+        "ones: a run on other terms (such as --rounds 500000) with the settings tuned for the main one.",
+    )
     args = parser.parse_args()
     seeds = args.seeds or list(TUNING_SEEDS if args.tune else TEST_SEEDS)
+    if args.tune and args.label:
+        raise SystemExit("--label names a run with the tuned settings; it does not tune")
+    stem = f"balance_{args.label}" if args.label else "balance"
     tuned_path = RESULTS / "balance_tuning.json"
     overlap = set(seeds) & set(TEST_SEEDS if args.tune else TUNING_SEEDS)
     if overlap:
@@ -117,10 +125,10 @@ def main() -> None:
             _merge(tuned_path, {"rounds": args.rounds}, name, {"grid": GRID, **tuning})
             continue
         configs = {p: tuned.get(name, {}).get(p, DEFAULT_POLICY_CONFIGS[p]) for p in BUILT_IN_POLICIES}
-        runs = {str(s): run_seed(name, dataset, truth, s, args.rounds, configs) for s in seeds}
+        runs = {str(s): run_seed(name, dataset, truth, s, args.rounds, configs, stem) for s in seeds}
         entry = {"tuned_on": tuned.get(name, {}).get("tuned_on"), "seeds": runs}
-        payload = _merge(RESULTS / "balance.json", {"rounds": args.rounds}, name, entry)
-        replace_readme_section("balance", table(payload))
+        payload = _merge(RESULTS / f"{stem}.json", {"rounds": args.rounds}, name, entry)
+        replace_readme_section(stem.replace("_", "-"), table(payload))
 
 
 def _merge(path: Path, header: dict[str, Any], name: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -214,8 +222,11 @@ def choose(settings: list[dict[str, Any]]) -> dict[str, Any]:
     return dict(max(settings, key=lambda s: s["median_clicks_lift"])["config"])
 
 
-def run_seed(name: str, dataset: Any, truth: Any, seed: int, rounds: int, configs: dict[str, Any]) -> dict[str, Any]:
-    """Every policy (and the two oracles) on one test seed, side by side."""
+def run_seed(
+    name: str, dataset: Any, truth: Any, seed: int, rounds: int, configs: dict[str, Any], stem: str = "balance"
+) -> dict[str, Any]:
+    """Every policy (and the two oracles) on one test seed, side by side; the plot goes to
+    `<stem>_<name>_seed<seed>.png`."""
     world, agent, build_seconds = build(name, dataset, truth, seed, rounds)
     sim = {"rounds": rounds, "seed": seed}
     results = {
@@ -242,7 +253,7 @@ def run_seed(name: str, dataset: Any, truth: Any, seed: int, rounds: int, config
         "policies": metrics,
         "vs_greedy": versus,
     }
-    plot_simulation(out, RESULTS / f"balance_{name}_seed{seed}.png", title=f"{name}, seed {seed}: {rounds:,} requests")
+    plot_simulation(out, RESULTS / f"{stem}_{name}_seed{seed}.png", title=f"{name}, seed {seed}: {rounds:,} requests")
     return out
 
 
