@@ -24,6 +24,7 @@ greedy is about the most that exploring new items could earn this recommender.
     python benchmarks/bench_balance.py --tune     # choose each exploring policy's settings on the tuning seeds
     python benchmarks/bench_balance.py --tune --policies ucb   # retune one policy, keeping the others' runs
     python benchmarks/bench_balance.py            # the reported runs on the test seeds, with the tuned settings
+    python benchmarks/bench_balance.py --datasets ml-1m --rounds 500000 --label 500k   # a longer horizon, same settings
 
 `--tune` writes benchmarks/results/balance_tuning.json; the default run reads it (falling back to
 `DEFAULT_POLICY_CONFIGS`; refusing a tuning made in other world settings) and writes

@@ -4,7 +4,8 @@ Issue #4 asks for at least 100,000 impressions; `bench_balance.py` runs exactly 
 amazon-games no policy gains clicks there. This probe runs one world of `bench_balance.py` (same
 world settings, agent and truth) over a longer horizon, on one tuning seed (a diagnostic, never a
 reported result): greedy, the `new_oracle` ceiling, and the exploring settings that matter on that
-world: the cold budget with and without its `reach` gate, UCB and Thompson at their tuned settings.
+world: the cold budget with and without its `reach` gate, UCB and Thompson at the settings tuned
+on amazon-games (the cold budget's are the same on both worlds).
 New items are released over the first half of the horizon, as in the benchmark, so every launch has
 more requests in which to be learned. Per policy: the targets of `bench_balance.py` against greedy,
 and the expected-click ratio of each 10% window.
