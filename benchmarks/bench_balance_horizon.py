@@ -4,11 +4,11 @@ Issue #4 asks for at least 100,000 impressions; `bench_balance.py` runs exactly 
 amazon-games no policy gains clicks there. This probe runs one world of `bench_balance.py` (same
 world settings, agent and truth) over a longer horizon, on one tuning seed (a diagnostic, never a
 reported result): greedy, the `new_oracle` ceiling, and the exploring settings that matter on that
-world: the cold budget with and without its `reach` gate, UCB and Thompson at the settings tuned
-on amazon-games (the cold budget's are the same on both worlds).
-New items are released over the first half of the horizon, as in the benchmark, so every launch has
-more requests in which to be learned. Per policy: the targets of `bench_balance.py` against greedy,
-and the expected-click ratio of each 10% window.
+world, each at the settings `bench_balance.py --tune` chose for it (`balance_tuning.json`): the cold
+budget with and without its `reach` gate, UCB and Thompson. New items are released over the first
+half of the horizon, as in the benchmark, so every launch has more requests in which to be learned.
+Per policy: the targets of `bench_balance.py` against greedy, and the expected-click ratio of each
+10% window.
 
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 500000 --seed 100
 
@@ -21,23 +21,14 @@ import argparse
 import time
 from typing import Any
 
-from bench_balance import TRUTH, TUNING_SEEDS, build
-from common import peak_rss_mib, shared_data, write_results
+from bench_balance import TRUTH, TUNING_SEEDS, build, load_tuning
+from common import RESULTS, peak_rss_mib, shared_data, write_results
 
 from lmrec.data.ingest import load_dataset
 from lmrec.models import create_model
 from lmrec.simulation.report import compare_with, policy_metrics
 from lmrec.simulation.simulator import simulate
 
-_BUDGET = {"budget": 2, "slots": [8, 9], "rate": 1.0, "pick": "ucb", "pick_beta": 0.15}
-#: label -> (policy, config): the settings `bench_balance.py --tune` chose or weighed on both worlds.
-RUNS: dict[str, tuple[str, dict[str, Any] | None]] = {
-    "new_oracle": ("new_oracle", None),
-    "cold_budget": ("cold_budget", _BUDGET),
-    "cold_budget, reach=10": ("cold_budget", {**_BUDGET, "reach": 10}),
-    "ucb": ("ucb", {"beta": 0.15}),
-    "thompson": ("thompson", {"scale": 0.15}),
-}
 KEYS = ("clicks_lift", "expected_clicks_lift", "times_sooner_to_reach", "worst_window_ctr_ratio")
 
 
@@ -50,6 +41,9 @@ def main() -> None:
     path = shared_data(args.dataset)
     if path is None:
         return
+    tuned = load_tuning(RESULTS / "balance_tuning.json").get(args.dataset)
+    if tuned is None:
+        raise SystemExit(f"{args.dataset} has no tuned settings; run `bench_balance.py --tune` first")
     dataset, _ = load_dataset(path)
     started = time.perf_counter()
     truth = create_model("ease", TRUTH).fit(dataset)
@@ -58,7 +52,7 @@ def main() -> None:
     sim = {"rounds": args.rounds, "seed": args.seed}
     greedy = policy_metrics(simulate(world, agent, "greedy", {}, sim))
     runs = {}
-    for label, (policy, config) in RUNS.items():
+    for label, (policy, config) in compared(tuned).items():
         metrics = policy_metrics(simulate(world, agent, policy, config, sim))
         versus = compare_with({"greedy": greedy, label: metrics})[label]
         windows = [a / b for a, b in zip(metrics["expected_ctr_windows"], greedy["expected_ctr_windows"], strict=True)]
@@ -82,6 +76,19 @@ def main() -> None:
             "peak_rss_mib": round(peak_rss_mib()),
         },
     )
+
+
+def compared(tuned: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """label -> (policy, config): the ceiling and the tuned exploring settings, the cold budget also
+    without its gate (on amazon-games the gated one never opens)."""
+    gated = tuned["cold_budget"]
+    return {
+        "new_oracle": ("new_oracle", None),
+        "cold_budget": ("cold_budget", {k: v for k, v in gated.items() if k != "reach"}),
+        f"cold_budget, reach={gated['reach']}": ("cold_budget", gated),
+        "ucb": ("ucb", tuned["ucb"]),
+        "thompson": ("thompson", tuned["thompson"]),
+    }
 
 
 if __name__ == "__main__":
