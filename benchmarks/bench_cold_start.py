@@ -18,7 +18,8 @@ users chosen because their next item is new.
 
 Writes benchmarks/results/cold_start.json and the README table between the `cold-start` markers;
 another `--seed` (another draw of held-out items) writes cold_start_seed<N>.json instead. Every run
-rewrites the one-row-per-seed table between the `cold-start-seeds` markers.
+rewrites the one-row-per-seed table between the `cold-start-seeds` markers, which ends with the mean
+of each difference over the draws (`--table` rewrites only that table).
 
 `--encoder DIR` reads item text with that sentence-transformers model instead of the bundled one,
 in the content model and in SASRec fused alike: the behaviour-tuned encoder `bench_lora.py
@@ -32,11 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.stats
 import torch
 from bench_sasrec import BASE
 from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
@@ -59,7 +62,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--encoder", help="Sentence-transformers folder to read item text with (default: bundled).")
+    parser.add_argument("--table", action="store_true", help="Only rewrite the seeds table from the result files.")
     args = parser.parse_args()
+    if args.table:
+        replace_readme_section("cold-start-seeds", seeds_table())
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     path = shared_data(args.dataset)
@@ -161,17 +168,30 @@ def seeds_table() -> str:
         "| seed | users | content | sasrec-fused | sasrec-id | fused − content (95% CI) | among new: fused − content |",
         "|---|---|---|---|---|---|---|",
     ]
+    differences: list[tuple[float, float]] = []  # fused − content NDCG@10 per draw: whole catalogue, among new
     for payload in payloads:
         ndcg = {name: run["metrics"]["NDCG@10"] for name, run in payload["runs"].items()}
         whole, new = (
             next(c for c in comparisons if c["model_b"] == "content" and c["metric"] == "NDCG@10")
             for comparisons in (payload["comparisons"], payload["among_new_items_comparisons"])
         )
+        differences.append((whole["diff"], new["diff"]))
         lines.append(
             f"| {payload['split']['seed']} | {payload['split']['test_users']:,} | {ndcg['content']:.4f} "
             f"| {ndcg['sasrec-fused']:.4f} | {ndcg['sasrec-id']:.4f} | {_difference(whole)} | {_difference(new)} |"
         )
+    if len(differences) > 1:
+        whole_mean, new_mean = (_mean_over_draws([d[i] for d in differences]) for i in (0, 1))
+        lines.append(f"| mean of {len(differences)} draws | | | | | {whole_mean} | {new_mean} |")
     return "\n".join(lines)
+
+
+def _mean_over_draws(differences: list[float]) -> str:
+    """The mean of one difference over the draws, with its 95% t-interval: the draws are a sample of
+    the ways 10% of the items could be held out, and their spread holds each draw's own noise too."""
+    mean = statistics.fmean(differences)
+    half = scipy.stats.t.ppf(0.975, len(differences) - 1) * statistics.stdev(differences) / len(differences) ** 0.5
+    return f"{mean:+.4f} ({mean - half:+.4f} to {mean + half:+.4f})"
 
 
 def _difference(c: dict[str, Any], label: str = "") -> str:
