@@ -168,21 +168,23 @@ def seeds_table() -> str:
         "| seed | users | content | sasrec-fused | sasrec-id | fused − content (95% CI) | among new: fused − content |",
         "|---|---|---|---|---|---|---|",
     ]
-    differences: list[tuple[float, float]] = []  # fused − content NDCG@10 per draw: whole catalogue, among new
+    whole_differences: list[float] = []  # fused − content NDCG@10 per draw, over the whole catalogue
+    new_differences: list[float] = []  # and among the new items alone
     for payload in payloads:
         ndcg = {name: run["metrics"]["NDCG@10"] for name, run in payload["runs"].items()}
         whole, new = (
             next(c for c in comparisons if c["model_b"] == "content" and c["metric"] == "NDCG@10")
             for comparisons in (payload["comparisons"], payload["among_new_items_comparisons"])
         )
-        differences.append((whole["diff"], new["diff"]))
+        whole_differences.append(whole["diff"])
+        new_differences.append(new["diff"])
         lines.append(
             f"| {payload['split']['seed']} | {payload['split']['test_users']:,} | {ndcg['content']:.4f} "
             f"| {ndcg['sasrec-fused']:.4f} | {ndcg['sasrec-id']:.4f} | {_difference(whole)} | {_difference(new)} |"
         )
-    if len(differences) > 1:
-        whole_mean, new_mean = (_mean_over_draws([d[i] for d in differences]) for i in (0, 1))
-        lines.append(f"| mean of {len(differences)} draws | | | | | {whole_mean} | {new_mean} |")
+    if len(payloads) > 1:
+        means = f"{_mean_over_draws(whole_differences)} | {_mean_over_draws(new_differences)}"
+        lines.append(f"| mean of {len(payloads)} draws | | | | | {means} |")
     return "\n".join(lines)
 
 
@@ -190,8 +192,8 @@ def _mean_over_draws(differences: list[float]) -> str:
     """The mean of one difference over the draws, with its 95% t-interval: the draws are a sample of
     the ways 10% of the items could be held out, and their spread holds each draw's own noise too."""
     mean = statistics.fmean(differences)
-    half = scipy.stats.t.ppf(0.975, len(differences) - 1) * statistics.stdev(differences) / len(differences) ** 0.5
-    return f"{mean:+.4f} ({mean - half:+.4f} to {mean + half:+.4f})"
+    low, high = scipy.stats.t.interval(0.95, len(differences) - 1, loc=mean, scale=scipy.stats.sem(differences))
+    return f"{mean:+.4f} ({low:+.4f} to {high:+.4f})"
 
 
 def _difference(c: dict[str, Any], label: str = "") -> str:
