@@ -6,6 +6,7 @@ on validation NDCG@10; the test split is never used for choices.
 
     python benchmarks/bench_sasrec.py --dataset amazon-beauty [--variants id fused] [--minutes 30]
     python benchmarks/bench_sasrec.py --dataset amazon-beauty --ablation [--only NAME ...] [--threads 1]
+    python benchmarks/bench_sasrec.py --dataset ml-1m --ablation --minutes 20 --threads 1 [--only NAME ...]
     python benchmarks/bench_sasrec.py --dataset ml-1m --variants fused-full --threads 2 --label solo
     python benchmarks/bench_sasrec.py --dataset ml-1m --variants fused-full --threads 2 --minutes 15 --refit \
         --label solo-refit
@@ -73,21 +74,43 @@ VARIANTS: dict[str, dict[str, Any]] = {
 #: Fused variants compared with the id-only one of the same loss.
 FUSED_PAIRS = (("fused", "id"), ("fused-full", "id-full"))
 
-#: Ablation: one change at a time from the `fused` variant.
-ABLATION: dict[str, dict[str, Any]] = {
-    "fused": {},
-    "full softmax": {"loss": "full"},
-    "256 negatives": {"negatives": 256},
-    "4096 negatives": {"negatives": 4096},
-    "max_len 20": {"max_len": 20},
-    "1 layer": {"layers": 1},
-    "4 layers, 2 heads": {"layers": 4, "heads": 2},
-    "dropout 0.2": {"dropout": 0.2},
-    "dim 128": {"dim": 128},
-    "learning rate 0.003": {"learning_rate": 0.003},
-    "id only": {"item_parts": ["id"]},
-    "side only": {"item_parts": ["SIDE"]},
+#: Ablation per dataset: the variant it starts from (the best on that dataset's validation) and one
+#: change at a time from it; the first change, {}, is the variant itself.
+ABLATIONS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
+    "amazon-beauty": (
+        "fused",
+        {
+            "fused": {},
+            "full softmax": {"loss": "full"},
+            "256 negatives": {"negatives": 256},
+            "4096 negatives": {"negatives": 4096},
+            "max_len 20": {"max_len": 20},
+            "1 layer": {"layers": 1},
+            "4 layers, 2 heads": {"layers": 4, "heads": 2},
+            "dropout 0.2": {"dropout": 0.2},
+            "dim 128": {"dim": 128},
+            "learning rate 0.003": {"learning_rate": 0.003},
+            "id only": {"item_parts": ["id"]},
+            "side only": {"item_parts": ["SIDE"]},
+        },
+    ),
+    # ml-1m's 3,416 items leave room for full softmax, its best loss on validation
+    "ml-1m": (
+        "fused-full",
+        {
+            "fused-full": {},
+            "sampled, 1024 negatives": {"loss": "sampled", "negatives": 1024},
+            "sampled, 256 negatives": {"loss": "sampled", "negatives": 256},
+            "max_len 50": {"max_len": 50},
+            "1 layer": {"layers": 1},
+            "4 layers, 2 heads": {"layers": 4, "heads": 2},
+            "dropout 0.5": {"dropout": 0.5},
+            "id only": {"item_parts": ["id"]},
+        },
+    ),
 }
+#: Every ablation variant's name, for `--only`.
+ABLATION_NAMES = sorted({name for _, changes in ABLATIONS.values() for name in changes})
 
 PROTOCOL_NOTE = "leave-last-out, full ranking, seen items excluded, ties counted against the target"
 
@@ -99,7 +122,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=30.0, help="Training time limit per model.")
     parser.add_argument("--epochs", type=int, default=400)
     parser.add_argument("--ablation", action="store_true", help="Run the ablation table instead.")
-    parser.add_argument("--only", nargs="+", choices=sorted(ABLATION), help="Ablation variants to run (default all).")
+    parser.add_argument("--only", nargs="+", choices=ABLATION_NAMES, help="Ablation variants to run (default all).")
     parser.add_argument("--threads", type=int, help="Torch threads (default torch's choice).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -124,15 +147,19 @@ def main() -> None:
     common = {**BASE[args.dataset], "epochs": args.epochs, "max_minutes": args.minutes, "seed": args.seed}
     if args.refit:
         common["refit"] = True
+    start, changes = ABLATIONS[args.dataset] if args.ablation else ("", {})
     if args.ablation:
-        runs = {name: change for name, change in ABLATION.items() if args.only is None or name in args.only}
+        unknown = sorted(set(args.only or ()) - set(changes))
+        if unknown:
+            raise SystemExit(f"no ablation variant {unknown} for {args.dataset}; it has {sorted(changes)}")
+        runs = {name: change for name, change in changes.items() if args.only is None or name in args.only}
     else:
         runs = {name: VARIANTS[name] for name in args.variants}
     eval_config = EvaluationConfig(n_bootstrap=1000)
 
     results, rows = {}, {}
     for name, change in runs.items():
-        base = {} if not args.ablation else VARIANTS["fused"]
+        base = {} if not args.ablation else VARIANTS[start]
         settings = _resolve({**common, **base, **change}, SIDE[args.dataset])
         model, rows[name], results[name] = fit_and_evaluate(name, settings, split, eval_config)
         if not args.ablation:
@@ -153,7 +180,7 @@ def main() -> None:
     if args.label:
         name, payload["label"] = f"{name}_{args.label}", args.label
     earlier = _earlier(name, args.minutes)
-    payload["runs"] = _merged(earlier.get("runs", {}), results, ABLATION if args.ablation else VARIANTS)
+    payload["runs"] = _merged(earlier.get("runs", {}), results, changes if args.ablation else VARIANTS)
     if not args.ablation:
         compare_with_ease(payload, earlier, rows, split, args.dataset, eval_config)
     out = write_results(name, payload)
@@ -161,7 +188,7 @@ def main() -> None:
     if args.label:
         return
     if args.ablation:
-        replace_readme_section("sasrec-ablation", ablation_table(payload))
+        replace_readme_section("sasrec-ablation", ablation_table())
     else:
         replace_readme_section("sasrec", main_table())
 
@@ -348,22 +375,31 @@ def main_table() -> str:
     return "\n".join(out)
 
 
-def ablation_table(payload: dict[str, Any]) -> str:
-    lines = [
-        f"**{payload['dataset']}**, one change at a time from the fused, sampled-softmax model "
-        f"(each trained at most {payload['minutes']:g} minutes on {payload['threads']} thread(s); "
-        "choices read from the validation column):",
-        "",
-        "| variant | valid NDCG@10 | test NDCG@10 | test HR@10 | epochs (best) | train min |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, run in payload["runs"].items():
-        m = run["metrics"]
-        lines.append(
-            f"| {name} | {run['valid_NDCG@10']:.4f} | {m['NDCG@10']:.4f} | {m['HR@10']:.4f} "
-            f"| {run['epochs']} ({run['best_epoch']}) | {run['fit_seconds'] / 60:.1f} |"
-        )
-    return "\n".join(lines)
+def ablation_table() -> str:
+    """The README's ablation tables, one per dataset, from every sasrec_ablation_<dataset>.json."""
+    tables = []
+    for path in sorted(RESULTS.glob("sasrec_ablation_*.json")):
+        payload = json.loads(path.read_text())
+        if "label" in payload:
+            continue
+        start = ABLATIONS[payload["dataset"]][0]
+        loss = "sampled-softmax" if VARIANTS[start]["loss"] == "sampled" else "full-softmax"
+        lines = [
+            f"**{payload['dataset']}**, one change at a time from the {start.split('-')[0]}, {loss} model "
+            f"(each trained at most {payload['minutes']:g} minutes on {payload['threads']} thread(s); "
+            "choices read from the validation column):",
+            "",
+            "| variant | valid NDCG@10 | test NDCG@10 | test HR@10 | epochs (best) | train min |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, run in payload["runs"].items():
+            m = run["metrics"]
+            lines.append(
+                f"| {name} | {run['valid_NDCG@10']:.4f} | {m['NDCG@10']:.4f} | {m['HR@10']:.4f} "
+                f"| {run['epochs']} ({run['best_epoch']}) | {run['fit_seconds'] / 60:.1f} |"
+            )
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 if __name__ == "__main__":
