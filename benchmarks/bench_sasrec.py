@@ -147,20 +147,20 @@ def main() -> None:
     common = {**BASE[args.dataset], "epochs": args.epochs, "max_minutes": args.minutes, "seed": args.seed}
     if args.refit:
         common["refit"] = True
-    start, changes = ABLATIONS[args.dataset] if args.ablation else ("", {})
     if args.ablation:
-        unknown = sorted(set(args.only or ()) - set(changes))
+        start, order = ABLATIONS[args.dataset]
+        unknown = sorted(set(args.only or ()) - set(order))
         if unknown:
-            raise SystemExit(f"no ablation variant {unknown} for {args.dataset}; it has {sorted(changes)}")
-        runs = {name: change for name, change in changes.items() if args.only is None or name in args.only}
+            raise SystemExit(f"no ablation variant {unknown} for {args.dataset}; it has {sorted(order)}")
+        runs = {name: {**VARIANTS[start], **change} for name, change in order.items() if name in (args.only or order)}
     else:
+        order = VARIANTS
         runs = {name: VARIANTS[name] for name in args.variants}
     eval_config = EvaluationConfig(n_bootstrap=1000)
 
     results, rows = {}, {}
     for name, change in runs.items():
-        base = {} if not args.ablation else VARIANTS[start]
-        settings = _resolve({**common, **base, **change}, SIDE[args.dataset])
+        settings = _resolve({**common, **change}, SIDE[args.dataset])
         model, rows[name], results[name] = fit_and_evaluate(name, settings, split, eval_config)
         if not args.ablation:
             cost = missing_item_cost(model, split, path, eval_config, f"sasrec-{name}")
@@ -180,7 +180,7 @@ def main() -> None:
     if args.label:
         name, payload["label"] = f"{name}_{args.label}", args.label
     earlier = _earlier(name, args.minutes)
-    payload["runs"] = _merged(earlier.get("runs", {}), results, changes if args.ablation else VARIANTS)
+    payload["runs"] = _merged(earlier.get("runs", {}), results, order)
     if not args.ablation:
         compare_with_ease(payload, earlier, rows, split, args.dataset, eval_config)
     out = write_results(name, payload)
@@ -382,10 +382,10 @@ def ablation_table() -> str:
         payload = json.loads(path.read_text())
         if "label" in payload:
             continue
-        start = ABLATIONS[payload["dataset"]][0]
-        loss = "sampled-softmax" if VARIANTS[start]["loss"] == "sampled" else "full-softmax"
+        start = VARIANTS[ABLATIONS[payload["dataset"]][0]]
+        parts = "fused" if "SIDE" in start["item_parts"] else "id-only"
         lines = [
-            f"**{payload['dataset']}**, one change at a time from the {start.split('-')[0]}, {loss} model "
+            f"**{payload['dataset']}**, one change at a time from the {parts}, {start['loss']}-softmax model "
             f"(each trained at most {payload['minutes']:g} minutes on {payload['threads']} thread(s); "
             "choices read from the validation column):",
             "",
