@@ -12,9 +12,10 @@ kinds of next item in their natural proportion), beside the text content model. 
 it is also measured with every stand-in's score moved by each of `OFFSETS`: the offset that is best
 pooled says whether the model under- or overrates new items against known ones.
 
-    python benchmarks/bench_text_weight.py [--minutes 20] [--seed 0]
+    python benchmarks/bench_text_weight.py [--minutes 20] [--seed 0] [--set dim=128 ...]
 
-Writes benchmarks/results/text_weight.json (no README table: it informs how γ should be chosen).
+Writes benchmarks/results/text_weight.json (no README table: it informs how γ should be chosen);
+with `--set`, which changes SASRec fused's settings, text_weight_<key>-<value>[_...].json.
 
 What a first run suggested (a γ larger than the choice on known next items helps the users whose
 next item is new at no cost over all users) did not carry over: chosen on all users inside the
@@ -34,6 +35,7 @@ import torch
 from bench_cold_start import AmongItems, compared_models
 from common import shared_data, write_results
 
+from lmrec.cli.common import parse_settings
 from lmrec.data.ingest import load_dataset
 from lmrec.data.splits import held_out_items, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
@@ -50,7 +52,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="Training time limit of SASRec.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="Torch threads.")
+    parser.add_argument("--set", action="append", default=[], help="A SASRec fused setting, key=value (JSON).")
     args = parser.parse_args()
+    changed = parse_settings(None, args.set)
     path = shared_data("amazon-games")
     if path is None:
         return
@@ -62,6 +66,7 @@ def main() -> None:
     users = {"new": new.n_test_users, "known": known.n_test_users}
     print(f"users whose next item is new: {users['new']:,}; known: {users['known']:,}", flush=True)
     models = compared_models(args.minutes, args.seed, None)
+    models["sasrec-fused"] = ("sasrec", {**models["sasrec-fused"][1], **changed})
     config = EvaluationConfig(n_bootstrap=0)
 
     absent = cold.train.item_counts() == 0  # the first split's held-out items: not in this world
@@ -85,8 +90,9 @@ def main() -> None:
     for offset in OFFSETS:
         by_offset[offset] = measured(fused, offset)
         print(f"  new items {offset:+g}: {by_offset[offset]}", flush=True)
+    label = "_".join(f"{key}-{value}" for key, value in changed.items())
     write_results(
-        "text_weight",
+        f"text_weight_{label}" if label else "text_weight",
         {
             "dataset": "amazon-games",
             "split": {"held_out_share": 0.1, "seed": args.seed, "stand_in_seed": args.seed + 1},
