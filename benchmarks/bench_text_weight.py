@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,6 +56,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="A SASRec fused setting, key=value (JSON).")
     args = parser.parse_args()
     changed = parse_settings(None, args.set)
+    models = compared_models(args.minutes, args.seed, None)
+    name, settings = models["sasrec-fused"]
+    models["sasrec-fused"] = (name, {**settings, **changed})
+    create_model(*models["sasrec-fused"])  # a mistyped or invalid --set fails here, before the hour of work
     path = shared_data("amazon-games")
     if path is None:
         return
@@ -65,8 +70,6 @@ def main() -> None:
     known = leave_last_out(new.train)  # next item: a known item; trained on what is left
     users = {"new": new.n_test_users, "known": known.n_test_users}
     print(f"users whose next item is new: {users['new']:,}; known: {users['known']:,}", flush=True)
-    models = compared_models(args.minutes, args.seed, None)
-    models["sasrec-fused"] = ("sasrec", {**models["sasrec-fused"][1], **changed})
     config = EvaluationConfig(n_bootstrap=0)
 
     absent = cold.train.item_counts() == 0  # the first split's held-out items: not in this world
@@ -90,7 +93,8 @@ def main() -> None:
     for offset in OFFSETS:
         by_offset[offset] = measured(fused, offset)
         print(f"  new items {offset:+g}: {by_offset[offset]}", flush=True)
-    label = "_".join(f"{key}-{value}" for key, value in changed.items())
+    # a file name: `dim-128`, `item_parts-idtext` (a list's or string's punctuation left out)
+    label = "_".join(key + "-" + re.sub(r"[^\w.]+", "", str(value)) for key, value in changed.items())
     write_results(
         f"text_weight_{label}" if label else "text_weight",
         {
