@@ -1,7 +1,10 @@
-"""JSON for the values lmrec's own objects hold: `json.dumps(value, default=json_default)`."""
+"""JSON for the values lmrec's own objects hold: `dumps(value)`, or `json.dumps(value,
+default=json_default)` where a missing number cannot occur."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,3 +25,25 @@ def json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """Strict JSON of `value`: what `json_default` handles, and a missing or infinite number (a
+    metric over no users, an interval from one sample) written as null, since `NaN` and `Infinity`
+    are not JSON and strict readers (browsers, jq) refuse them. `options` go to `json.dumps`."""
+    return json.dumps(_finite(value), default=json_default, allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float, at any depth, replaced by None."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -102,9 +102,9 @@ def training_report(recommender: Any) -> dict[str, Any] | None:
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON atomically (temp file + rename), creating parent folders."""
-    from lmrec.serialization import json_default  # numpy, loaded only when a command writes
+    from lmrec.serialization import dumps  # numpy, loaded only when a command writes
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, default=json_default) + "\n")
+    tmp.write_text(dumps(payload, indent=2) + "\n")
     tmp.replace(path)

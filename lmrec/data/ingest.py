@@ -196,7 +196,17 @@ def _sample(summary: ImportSummary, batch: RawBatch, rejects: pd.DataFrame) -> N
 
 
 def _str_keys(record: Mapping[Any, Any]) -> dict[str, Any]:
-    return {str(k): v for k, v in record.items()}
+    """A reject record with string keys and plain JSON values: a missing cell (NaN, None) is None,
+    so the rejects file is strict JSON (`NaN` is not), and a numpy scalar is the Python number."""
+    return {str(k): _plain(v) for k, v in record.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else str(value)  # an infinite number stays readable: "inf"
+    return value
 
 
 class _StoreSink:
@@ -301,7 +311,7 @@ class _RejectsFile:
         assert self.handle is not None
         for record in rejects.to_dict("records"):
             line = {"source": batch.source, "kind": batch.kind, **_str_keys(record)}
-            self.handle.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+            self.handle.write(json.dumps(line, default=str, ensure_ascii=False, allow_nan=False) + "\n")
 
     def close(self) -> None:
         if self.handle is not None:

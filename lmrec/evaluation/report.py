@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lmrec.evaluation.protocol import EvaluationResult, PairedComparison
+from lmrec.serialization import dumps
 
 #: Plot panels per row in `report.png`.
 _PANELS_PER_ROW = 4
@@ -37,7 +37,7 @@ def write_report(
         "comparisons": [c.to_dict() for c in comparisons],
     }
     paths = {"json": folder / "report.json", "markdown": folder / "report.md", "plot": folder / "report.png"}
-    paths["json"].write_text(json.dumps(payload, indent=2) + "\n")
+    paths["json"].write_text(dumps(payload, indent=2) + "\n")
     paths["markdown"].write_text(_markdown(results, metrics, title, comparisons))
     plot_results(results, metrics, paths["plot"], title=title)
     return paths

@@ -37,6 +37,10 @@ def _assert_same_dataset(a: Dataset, b: Dataset) -> None:
     pd.testing.assert_frame_equal(a.user_table, b.user_table)
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def test_every_row_is_stored_or_reported(tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     path.write_text(CSV)
@@ -45,7 +49,7 @@ def test_every_row_is_stored_or_reported(tmp_path: Path) -> None:
     summary = import_path(store, path, rejects_path=rejects)
     assert (summary.read, summary.stored, summary.duplicates, summary.rejected) == (7, 2, 1, 4)
     assert summary.is_balanced() and summary.format == "csv"
-    records = [json.loads(line) for line in rejects.read_text().splitlines()]
+    records = [json.loads(line, parse_constant=_not_json) for line in rejects.read_text().splitlines()]
     assert [(r["row"], r["field"]) for r in records] == [
         (3, Columns.Value),
         (4, ""),
@@ -54,6 +58,7 @@ def test_every_row_is_stored_or_reported(tmp_path: Path) -> None:
     ]
     assert records[0]["value"] == "abc" and "finite number" in records[0]["reason"]
     assert records[2]["source"] == "events.csv" and records[2]["kind"] == "events"
+    assert records[2]["value"] is None  # the missing user: null, not NaN, which strict JSON readers refuse
     assert summary.rejects_path == rejects and len(summary.sample_rejects) == 4
     events = store.events_frame()
     assert events[Columns.User].tolist() == ["u1", "u3"]
