@@ -147,6 +147,8 @@ def _notes(model: Any, user: str | None, session: list[str] | None) -> list[str]
         has_history = bool(known.any())
     else:
         has_history = user is not None and model.users.index([user])[0] >= 0
+        if user is not None and not has_history:  # most often a mistyped id
+            notes.append(f"user {user!r} is not among the {len(model.users):,} users the model was trained on")
     if not has_history:
         notes.append(f"no history to go on; {model.name} shows its {model.config.fallback} fallback")
     return notes

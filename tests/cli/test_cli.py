@@ -189,6 +189,7 @@ def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> N
     assert code == 0 and "1 of the --history items are not in the model's catalogue: zz9" in out, out
     code, out = invoke("recommend", str(ease_dir), "--user", "stranger", "-k", "2")
     assert code == 0 and "no history to go on; ease shows its popularity fallback" in out, out
+    assert "user 'stranger' is not among the 12 users the model was trained on" in out, out
     for folder in (model_dir, ease_dir):
         code, out = invoke("recommend", str(folder), "--user", "u0", "-k", "3", "--explain")
         assert code == 0, out
