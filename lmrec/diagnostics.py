@@ -70,5 +70,7 @@ class StoreError(LmrecError, RuntimeError):
 
 
 def _short(value: Any, limit: int = 80) -> str:
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()  # 1.5, not np.float64(1.5); numpy itself stays unimported here
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -260,15 +260,45 @@ def read_log(path: Path) -> Any:
     missing = [c for c in LOG_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {missing}", field=missing[0], source=str(path))
-    return ImpressionLog(
-        round=frame["round"].to_numpy(),
-        position=frame["position"].to_numpy(),
-        item=frame["item"].to_numpy(),
-        reward=frame["reward"].to_numpy(),
-        propensity=frame["propensity"].to_numpy(),
-        n_items=int(frame["item"].max()) + 1,
-        n_positions=int(frame["position"].max()) + 1,
-    )
+    if frame.empty:
+        raise DataError("the log has no rows", source=str(path))
+    columns = {
+        name: _numbers(frame[name], name, path, whole=name in ("round", "position", "item")) for name in LOG_COLUMNS
+    }
+    try:
+        return ImpressionLog(
+            **columns,
+            n_items=int(columns["item"].max()) + 1,
+            n_positions=int(columns["position"].max()) + 1,
+        )
+    except DataError as exc:  # its rows count from 0 in the log; the user reads the file's
+        row = None if exc.row is None else _file_row(path, exc.row)
+        raise DataError(exc.reason, field=exc.field, row=row, value=exc.value, source=str(path)) from exc
+
+
+def _numbers(column: Any, name: str, path: Path, *, whole: bool) -> Any:
+    """A log column as float64 (int64 where `whole`), shape (n,); the first entry that is not a
+    number (or not a whole one) is named by its row in the file."""
+    import numpy as np
+    import pandas as pd
+
+    from lmrec.diagnostics import DataError
+
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)  # (n,) NaN where not a number
+    ok = np.isfinite(values) & (values == np.round(values)) if whole else ~np.isnan(values) | column.isna().to_numpy()
+    if not ok.all():
+        row = int(np.argmax(~ok))
+        expected = "a whole number" if whole else "a number"
+        raise DataError(
+            f"must be {expected}", field=name, row=_file_row(path, row), value=column.iloc[row], source=str(path)
+        )
+    return values.astype(np.int64) if whole else values
+
+
+def _file_row(path: Path, index: int) -> int:
+    """Where the log's row `index` (from 0) is in the file: its line in a CSV (the header is line 1)
+    or JSON-lines file, its index in a Parquet file."""
+    return index + {".csv": 2, ".jsonl": 1}.get(path.suffix, 0)
 
 
 def read_table(path: Path) -> Any:

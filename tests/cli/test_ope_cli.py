@@ -135,3 +135,25 @@ def test_bad_logs_are_named(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "propensity" in result.output
     result = runner.invoke(app, ["ope", "--log", str(tmp_path / "b.csv")])
     assert result.exit_code == 64 and "--target-log" in result.output
+
+
+HEADER = "round,position,item,reward,propensity\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("0,0,1,1,0.5\n1,0,x,0,0.2\n", "row 3, field 'item': must be a whole number (got 'x')"),
+        ("0,0,1,1,0.5\n1,0.5,2,0,0.2\n", "row 3, field 'position': must be a whole number (got 0.5)"),
+        ("0,0,1,1,0.5\n1,0,2,yes,0.2\n", "row 3, field 'reward': must be a number (got 'yes')"),
+        ("0,0,1,1,0.5\n0,1,2,0,1.5\n", "row 3, field 'propensity': must be a probability in (0, 1] (got 1.5)"),
+        ("0,0,1,1,0.5\n1,0,-2,0,0.2\n", "row 3, field 'item'"),
+        ("", "the log has no rows"),
+    ],
+)
+def test_a_bad_log_entry_is_named_by_its_line(tmp_path: Path, rows: str, message: str) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(HEADER + rows)
+    result = runner.invoke(app, ["ope", "--log", str(path), "--target", "uniform"])
+    assert result.exit_code == 65, result.output
+    assert message in " ".join(result.output.split()), result.output

@@ -78,7 +78,7 @@ def test_round_folds_keep_each_round_whole_and_balance_the_folds() -> None:
         ),
         ({"propensity": [0.5, 0.25, 0.25, 1.5, 0.5, 0.5]}, DataError, "row 3, field 'propensity'"),
         ({"propensity": [0.5, np.nan, 0.25, 0.5, 0.5, 0.5]}, DataError, "row 1, field 'propensity'"),
-        ({"propensity": [0.5, 0.25, 0.25, 0.5, 0.5, -0.1]}, DataError, "(got np.float64(-0.1))"),
+        ({"propensity": [0.5, 0.25, 0.25, 0.5, 0.5, -0.1]}, DataError, "(got -0.1)"),
         ({"position": [0, 1, 0, 2, 0, 1]}, DataError, "row 3, field 'position': must be in [0, 2) (got 2)"),
         ({"position": [0, -1, 0, 1, 0, 1]}, DataError, "row 1, field 'position'"),
         ({"item": [0, 1, 1, 2, 3, 2]}, DataError, "row 4, field 'item': must be in [0, 3) (got 3)"),
