@@ -132,7 +132,7 @@ class PipelineConfig(BaseModel):
             raw = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read the pipeline config {path}: {exc}") from exc
-        return validated_config(cls, raw, f"pipeline config {path.name}")
+        return validated_config(cls, raw, f"pipeline ({path.name})")
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,9 @@ def test_config_from_toml_and_bad_configs(
         Query(user_id="cook-2", k=0)
     with pytest.raises(ConfigError, match="ease explains by occlusion"):
         Pipeline({"explain": "attention"}, ease, data, vectors)
+    path.write_text('k = "ten"\n')
+    with pytest.raises(ConfigError, match=r"invalid pipeline \(pipeline.toml\) config: k: .*integer \(got 'ten'\)"):
+        PipelineConfig.from_file(path)
+    path.write_text("k = \n")
+    with pytest.raises(ConfigError, match="cannot read the pipeline config .*pipeline.toml: Invalid value"):
+        PipelineConfig.from_file(path)
