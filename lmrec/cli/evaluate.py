@@ -66,6 +66,13 @@ def evaluate_command(
         with errors.status("reading data"):
             dataset = load_data(data, store, format)
         the_split = SPLITS[split](dataset)
+        if the_split.n_test_users == 0:
+            from lmrec.diagnostics import DataError
+
+            raise DataError(
+                f"the {split} split of {dataset} has no test users: there is nothing to evaluate",
+                source=str(data or store),
+            )
         eval_config = EvaluationConfig(ks=tuple(k or (10, 20)), exclude_seen=not include_seen, seed=seed)
         results, entries = [], {}
         for name, recommender in zip(model, models, strict=True):

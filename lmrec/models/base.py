@@ -24,7 +24,7 @@ from lmrec.configs import validated_config
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.vocabulary import Vocabulary
-from lmrec.diagnostics import ConfigError, NotFittedError
+from lmrec.diagnostics import ConfigError, DataError, NotFittedError
 from lmrec.itemlist import ItemList
 
 ARTIFACT_FORMAT = 1
@@ -91,7 +91,13 @@ class Recommender(ABC, Generic[C]):
     # -- learning -----------------------------------------------------------------------------
 
     def fit(self, data: Dataset) -> Self:
-        """Learn from `data`, replacing anything learned before; returns self."""
+        """Learn from `data`, replacing anything learned before; returns self.
+
+        Raises:
+            DataError: `data` has no items, so there is nothing to recommend.
+        """
+        if data.n_items == 0:
+            raise DataError("the dataset has no items: there is nothing to recommend", field="items", value=0)
         self.is_fitted = False
         self.items = data.items
         self.users = data.users

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
-from lmrec.diagnostics import ConfigError, NotFittedError
+from lmrec.data.schema import validate_events
+from lmrec.diagnostics import ConfigError, DataError, NotFittedError
 from lmrec.models import create_model, load_model, model_class
 from lmrec.models.base import Recommender
 from lmrec.testing.fixtures import taste_of, two_tastes
@@ -58,6 +60,11 @@ class ModelContract:
             model.save("never-written")
         with pytest.raises(NotFittedError):
             model.version()
+
+    def test_a_dataset_without_items_is_refused_by_name(self) -> None:
+        empty = Dataset.from_frames(validate_events(pd.DataFrame({Columns.User: [], Columns.Item: []})).valid)
+        with pytest.raises(DataError, match="field 'items': the dataset has no items"):
+            create_model(self.model_name, self.config).fit(empty)
 
     def test_scores_cover_the_catalogue(self, fitted: Recommender[Any], data: Dataset) -> None:
         histories = data.histories()

@@ -155,6 +155,20 @@ def test_bad_input_gives_clear_error_and_exit_code(
     assert fragment in result.output
 
 
+def test_evaluate_and_train_refuse_data_with_nothing_to_learn_or_test(tmp_path: Path) -> None:
+    once = write_ratings(tmp_path / "once.csv", ["u1,m1,4,100", "u2,m2,5,101"])  # nobody has a next item
+    out_file = tmp_path / "out.json"
+    code, out = invoke("evaluate", "--data", str(once), "-m", "ease", "--output", str(out_file))
+    assert code == 65 and "has no test users: there is nothing to evaluate" in " ".join(out.split()), out
+    assert not out_file.exists()
+    code, out = invoke("train", "--data", str(once), "-m", "sasrec", "--output", str(tmp_path / "m"))
+    assert code == 65 and "no user has two or more interactions" in " ".join(out.split()), out
+    empty = write_ratings(tmp_path / "empty.csv", [])
+    code, out = invoke("train", "--data", str(empty), "-m", "ease", "--output", str(tmp_path / "m"))
+    assert code == 65 and "the dataset has no items" in " ".join(out.split()), out
+    assert not (tmp_path / "m").exists()
+
+
 def test_evaluate_unknown_format_names_the_formats(tmp_path: Path) -> None:
     weird = tmp_path / "data.xyz"
     weird.write_text("hello\n")

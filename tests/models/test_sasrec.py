@@ -23,9 +23,9 @@ from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.schema import validate_events, validate_items
 from lmrec.data.splits import leave_last_out
-from lmrec.diagnostics import ConfigError
+from lmrec.diagnostics import ConfigError, DataError
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
-from lmrec.models import load_model
+from lmrec.models import create_model, load_model
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.explain import _kernel_shapley
 from lmrec.models.sequential.model import attribute_tokens, cpu_has_bfloat16, resolve_precision
@@ -613,6 +613,13 @@ def test_scoring_by_text_alone_puts_a_new_item_on_the_warm_items_footing() -> No
     by_text = _new_shoe_mean_rank(output_parts=["text"])
     assert by_text < _new_shoe_mean_rank(output_parts="same")
     assert by_text < 5  # among the ten shoes, whose vectors are their text too
+
+
+def test_a_dataset_with_no_sequence_to_learn_from_is_refused() -> None:
+    data = two_tastes()
+    firsts = data.interactions.drop_duplicates(Columns.UserIdx)  # one interaction per user: no next item
+    with pytest.raises(DataError, match="field 'interactions': no user has two or more interactions"):
+        create_model("sasrec", {"dim": 8, "epochs": 1}).fit(data.with_interactions(firsts))
 
 
 def test_output_parts_must_be_among_the_item_parts() -> None:

@@ -137,5 +137,5 @@ def test_config_from_toml_and_bad_configs(
     with pytest.raises(ConfigError, match=r"invalid pipeline \(pipeline.toml\) config: k: .*integer \(got 'ten'\)"):
         PipelineConfig.from_file(path)
     path.write_text("k = \n")
-    with pytest.raises(ConfigError, match="cannot read the pipeline config .*pipeline.toml: Invalid value"):
+    with pytest.raises(ConfigError, match=r"cannot read the pipeline config .*pipeline\.toml: Invalid value"):
         PipelineConfig.from_file(path)

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
-from lmrec.diagnostics import ConfigError
+from lmrec.diagnostics import ConfigError, DataError
 from lmrec.models.base import ModelConfig, Recommender
 from lmrec.models.sequential.explain import METHODS
 from lmrec.models.sequential.explain import explain as explain_items
@@ -199,6 +199,13 @@ class SASRec(Recommender[SASRecConfig]):
 
     def _fit(self, data: Dataset) -> None:
         cfg = self.config
+        histories = data.histories()
+        if not (histories.lengths() >= 2).any():  # a sequence teaches its next items, and a first item has none
+            raise DataError(
+                "no user has two or more interactions: there is no next item to learn from",
+                field="interactions",
+                value=data.n_interactions,
+            )
         torch.manual_seed(cfg.seed)
         self.parts = self._choose_parts(data)
         text = self._text_vectors(data) if "text" in self.parts else None
@@ -218,7 +225,6 @@ class SASRec(Recommender[SASRecConfig]):
             device=device,
             autocast=resolve_precision(cfg.precision, device),
         )
-        histories = data.histories()
         checkpoint = None if cfg.checkpoint_dir is None else Path(cfg.checkpoint_dir)
         fingerprint = {
             **cfg.model_dump(mode="json", exclude=RESUMABLE_CHANGES),
