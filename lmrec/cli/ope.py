@@ -51,7 +51,7 @@ def ope_command(
         Path | None, typer.Option(help="--pipeline: the file or folder the model was trained on (else --store).")
     ] = None,
     format: Annotated[str | None, typer.Option("--format", help="Format of --data; detected when omitted.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write the estimates here as JSON.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the estimates here as JSON.")] = None,
     interval: Annotated[
         str,
         typer.Option(

@@ -50,7 +50,7 @@ def test_uniform_target_on_a_uniform_log_recovers_the_mean_click_rate(tmp_path: 
         assert abs(estimate["value"] - 0.2) < 0.02  # the true value: mean of 0.1, 0.2, 0.3
         assert estimate["low"] <= estimate["value"] <= estimate["high"]
     args = ["ope", "--log", str(tmp_path / "log.csv"), "--target", "uniform", "--interval", "likelihood"]
-    result = runner.invoke(app, [*args, "--output", str(tmp_path / "el.json")])
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "el.json")])
     assert result.exit_code == 0 and "likelihood interval" in result.output, result.output
     for name, estimate in json.loads((tmp_path / "el.json").read_text())["estimators"].items():
         assert estimate["value"] == payload["estimators"][name]["value"]  # the same estimate, another interval
