@@ -14,7 +14,11 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   which users like which kind of text carries over to its look-alikes;
 - `own offset`: each new item's own mean attraction over users, nothing personal;
 - `shared text × user factors + own offset`: the two together;
-- `own offset + taste`: each new item's own weights on [1, u_u] (the head's per-item arm).
+- `own offset + taste`: each new item's own weights on [1, u_u] (the head's per-item arm);
+- `text: mean cosine to the history`, `text: highest cosine to a history item`: nothing fitted,
+  the language model's full item vectors (not the agent's reduced ones) read against every item in
+  the user's history, as a content model would, or for the one history item most like the new one
+  (a sequel to a game the user has).
 
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
@@ -32,6 +36,7 @@ from bench_balance import AGENT, TRUTH, WORLDS
 from common import shared_data, write_results
 
 from lmrec.data.ingest import load_dataset
+from lmrec.encoders import embed_texts
 from lmrec.models import create_model
 from lmrec.simulation.agents import Agent
 from lmrec.simulation.worlds import SemiSyntheticWorld
@@ -126,6 +131,25 @@ def _own_taste(
     return w(read_users) @ _ridge(w(fit_users), y)  # (B', P)
 
 
+def _text_similarity(highest: bool) -> Callable[..., np.ndarray]:
+    def readout(
+        agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
+    ) -> np.ndarray:
+        history = agent.world.history
+        vectors = np.asarray(embed_texts(history.item_text(), agent.config.encoder), dtype=np.float32)  # (I, 384)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        rows = history.histories()
+        scores = np.zeros((len(read_users), len(new)))
+        for b, row in enumerate(agent.world.user_rows[read_users]):
+            items = rows.items[rows.indptr[row] : rows.indptr[row + 1]]
+            if len(items):
+                cosines = vectors[items] @ vectors[new].T  # (L, P)
+                scores[b] = cosines.max(axis=0) if highest else cosines.mean(axis=0)
+        return scores
+
+    return readout
+
+
 #: A readout: (agent, new items (P,), fit users (B,), their exact attraction of the new items (B, P),
 #: read users (B',)) -> scores (B', P).
 READOUTS: dict[str, Callable[..., np.ndarray]] = {
@@ -134,6 +158,8 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "own offset": _own_offset,
     "shared text × user factors + own offset": _shared(cross=True, own_offset=True),
     "own offset + taste": _own_taste,
+    "text: mean cosine to the history": _text_similarity(highest=False),
+    "text: highest cosine to a history item": _text_similarity(highest=True),
 }
 
 
