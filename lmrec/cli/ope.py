@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -15,6 +15,8 @@ from lmrec.diagnostics import ConfigError
 
 #: Columns of a generic impression log file (CSV, Parquet or JSON lines).
 LOG_COLUMNS = ("round", "position", "item", "reward", "propensity")
+
+T = TypeVar("T")
 
 
 def ope_command(
@@ -224,15 +226,18 @@ def _pipeline_target(
         raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
     runner = load_pipeline(path, model_dir, data, store, format)
     frame = read_table(log)
+    for name, whole in (("position", True), ("reward", False), ("propensity", False)):
+        if name in frame.columns:  # a missing one is named by `replay`
+            frame[name] = _numbers(frame[name], name, log, whole=whole)
     versions: dict[str, Any] = {"log": logged_versions(frame), "target": runner.version, "logging": None}
     with errors.status(f"replaying the logged requests through {path.name}"):
-        logged, target = replay(runner, frame)
+        logged, target = _in_file(lambda: replay(runner, frame), log)
     if logging_path is None:
         return logged, target, None, versions
     deployed = load_pipeline(logging_path, model_dir, data, store, format)
     versions["logging"] = deployed.version
     with errors.status(f"replaying the logged requests through {logging_path.name}"):
-        _, logging = replay(deployed, frame)
+        _, logging = _in_file(lambda: replay(deployed, frame), log)
     shares = expected_weights(target, logging)  # (n,)
     if not versions["log"] or deployed.version in versions["log"]:
         target = replace(target, expected_weight=shares)
@@ -265,13 +270,24 @@ def read_log(path: Path) -> Any:
     columns = {
         name: _numbers(frame[name], name, path, whole=name in ("round", "position", "item")) for name in LOG_COLUMNS
     }
-    try:
-        return ImpressionLog(
+    return _in_file(
+        lambda: ImpressionLog(
             **columns,
             n_items=int(columns["item"].max()) + 1,
             n_positions=int(columns["position"].max()) + 1,
-        )
-    except DataError as exc:  # its rows count from 0 in the log; the user reads the file's
+        ),
+        path,
+    )
+
+
+def _in_file(read: Callable[[], T], path: Path) -> T:
+    """`read()`, a `DataError` it raises naming the log file and the row's place in it: the log's
+    rows count from 0, the user reads the file's."""
+    from lmrec.diagnostics import DataError
+
+    try:
+        return read()
+    except DataError as exc:
         row = None if exc.row is None else _file_row(path, exc.row)
         raise DataError(exc.reason, field=exc.field, row=row, value=exc.value, source=str(path)) from exc
 

@@ -260,3 +260,15 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
     assert result.exit_code != 0 and "--pipeline needs --model" in result.output
     result = runner.invoke(app, ["ope", "--log", str(tmp_path / "log.parquet"), "--model", str(model_dir)])
     assert result.exit_code != 0 and "--format only apply with" in result.output
+
+    # bad rows of a CSV log are named by their line (the header is line 1)
+    for column, value, message in [
+        ("position", "first", "row 4, field 'position': must be a whole number (got 'first')"),
+        ("item", "no-such-item", "row 4, field 'item': is not in the target's catalogue (got 'no-such-item')"),
+    ]:
+        bad = log.astype({column: object})
+        bad.loc[2, column] = value
+        bad.to_csv(tmp_path / "bad.csv", index=False)
+        args = ["ope", "--log", str(tmp_path / "bad.csv"), "--pipeline", str(greedy), "--model", str(model_dir)]
+        result = runner.invoke(app, [*args, "--store", store])
+        assert result.exit_code == 65 and message in " ".join(result.output.split()), result.output
