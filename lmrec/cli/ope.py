@@ -226,9 +226,6 @@ def _pipeline_target(
         raise ConfigError("--pipeline needs --model MODEL_DIR (and --store or --data)")
     runner = load_pipeline(path, model_dir, data, store, format)
     frame = read_table(log)
-    for name, whole in (("position", True), ("reward", False), ("propensity", False)):
-        if name in frame.columns:  # a missing one is named by `replay`
-            frame[name] = _numbers(frame[name], name, log, whole=whole)
     versions: dict[str, Any] = {"log": logged_versions(frame), "target": runner.version, "logging": None}
     with errors.status(f"replaying the logged requests through {path.name}"):
         logged, target = _in_file(lambda: replay(runner, frame), log)
@@ -267,17 +264,7 @@ def read_log(path: Path) -> Any:
         raise DataError(f"missing column(s) {missing}", field=missing[0], source=str(path))
     if frame.empty:
         raise DataError("the log has no rows", source=str(path))
-    columns = {
-        name: _numbers(frame[name], name, path, whole=name in ("round", "position", "item")) for name in LOG_COLUMNS
-    }
-    return _in_file(
-        lambda: ImpressionLog(
-            **columns,
-            n_items=int(columns["item"].max()) + 1,
-            n_positions=int(columns["position"].max()) + 1,
-        ),
-        path,
-    )
+    return _in_file(lambda: ImpressionLog.sized(**{name: frame[name].to_numpy() for name in LOG_COLUMNS}), path)
 
 
 def _in_file(read: Callable[[], T], path: Path) -> T:
@@ -290,25 +277,6 @@ def _in_file(read: Callable[[], T], path: Path) -> T:
     except DataError as exc:
         row = None if exc.row is None else _file_row(path, exc.row)
         raise DataError(exc.reason, field=exc.field, row=row, value=exc.value, source=str(path)) from exc
-
-
-def _numbers(column: Any, name: str, path: Path, *, whole: bool) -> Any:
-    """A log column as float64 (int64 where `whole`), shape (n,); the first entry that is not a
-    number (or not a whole one) is named by its row in the file."""
-    import numpy as np
-    import pandas as pd
-
-    from lmrec.diagnostics import DataError
-
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)  # (n,) NaN where not a number
-    ok = np.isfinite(values) & (values == np.round(values)) if whole else ~np.isnan(values) | column.isna().to_numpy()
-    if not ok.all():
-        row = int(np.argmax(~ok))
-        expected = "a whole number" if whole else "a number"
-        raise DataError(
-            f"must be {expected}", field=name, row=_file_row(path, row), value=column.iloc[row], source=str(path)
-        )
-    return values.astype(np.int64) if whole else values
 
 
 def _file_row(path: Path, index: int) -> int:

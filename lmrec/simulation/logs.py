@@ -79,6 +79,19 @@ class ImpressionLog:
         if self.context is not None:
             object.__setattr__(self, "context", _context_array(self.context, n))
 
+    @classmethod
+    def sized(cls, *, n_items: int | None = None, n_positions: int | None = None, **columns: object) -> ImpressionLog:
+        """A log of `columns` (round, position, item, reward, propensity, context) whose action set
+        and slots, where not given, are the largest item and position in it plus one; the columns
+        are checked before they are measured, so a bad entry is named rather than measured."""
+        n = len(np.atleast_1d(np.asarray(columns["round"])))
+        item, position = _int_array(columns["item"], "item", n), _int_array(columns["position"], "position", n)
+        return cls(
+            **{**columns, "item": item, "position": position},  # type: ignore[arg-type]
+            n_items=int(item.max(initial=0)) + 1 if n_items is None else n_items,
+            n_positions=int(position.max(initial=0)) + 1 if n_positions is None else n_positions,
+        )
+
     def __len__(self) -> int:
         return len(self.item)
 
@@ -126,13 +139,25 @@ class ImpressionLog:
         return resampled
 
 
+def _numbers(array: np.ndarray, name: str) -> np.ndarray:
+    """An array of other values (text read from a file) as float64; the first entry that is not a
+    number is named by its row."""
+    out = np.empty(len(array))
+    for row, value in enumerate(array):
+        try:
+            out[row] = float(value)
+        except (TypeError, ValueError):
+            raise DataError("must be a number", field=name, row=row, value=value) from None
+    return out
+
+
 def _int_array(values: object, name: str, n: int) -> np.ndarray:
     array = np.asarray(values)
     _check_length(array, name, n)
     if array.dtype.kind in "iub":
         return array.astype(np.int64)
     if array.dtype.kind != "f":
-        raise DataError(f"must be integers, got dtype {array.dtype}", field=name)
+        array = _numbers(array, name)
     whole = np.isfinite(array) & (array == np.round(array))
     if not whole.all():
         row = int(np.argmax(~whole))
@@ -143,9 +168,7 @@ def _int_array(values: object, name: str, n: int) -> np.ndarray:
 def _float_array(values: object, name: str, n: int) -> np.ndarray:
     array = np.asarray(values)
     _check_length(array, name, n)
-    if array.dtype.kind not in "iubf":
-        raise DataError(f"must be numbers, got dtype {array.dtype}", field=name)
-    array = array.astype(np.float64)
+    array = array.astype(np.float64) if array.dtype.kind in "iubf" else _numbers(array, name)
     bad = ~np.isfinite(array)
     if name == "reward" and bad.any():
         row = int(np.argmax(bad))

@@ -112,14 +112,13 @@ def replay(target: Pipeline, log: pd.DataFrame) -> tuple[ImpressionLog, SlotTarg
         row = int(unknown[0])
         raise DataError("is not in the target's catalogue", field="item", row=row, value=log["item"].iloc[row])
     codes, labels = pd.factorize(log["round"], sort=False)
-    impressions = ImpressionLog(
+    impressions = ImpressionLog.sized(
         round=codes,
         position=log["position"].to_numpy(),
         item=item,
         reward=log["reward"].to_numpy(),
         propensity=log["propensity"].to_numpy(),
         n_items=target.data.n_items,
-        n_positions=int(log["position"].max()) + 1 if len(log) else 1,
     )
     return impressions, _target_rows(target, log, impressions, labels)
 

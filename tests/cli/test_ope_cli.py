@@ -143,8 +143,8 @@ HEADER = "round,position,item,reward,propensity\n"
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ("0,0,1,1,0.5\n1,0,x,0,0.2\n", "row 3, field 'item': must be a whole number (got 'x')"),
-        ("0,0,1,1,0.5\n1,0.5,2,0,0.2\n", "row 3, field 'position': must be a whole number (got 0.5)"),
+        ("0,0,1,1,0.5\n1,0,x,0,0.2\n", "row 3, field 'item': must be a number (got 'x')"),
+        ("0,0,1,1,0.5\n1,0.5,2,0,0.2\n", "row 3, field 'position': must be an integer (got 0.5)"),
         ("0,0,1,1,0.5\n1,0,2,yes,0.2\n", "row 3, field 'reward': must be a number (got 'yes')"),
         ("0,0,1,1,0.5\n0,1,2,0,1.5\n", "row 3, field 'propensity': must be a probability in (0, 1] (got 1.5)"),
         ("0,0,1,1,0.5\n1,0,-2,0,0.2\n", "row 3, field 'item'"),

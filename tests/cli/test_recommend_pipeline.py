@@ -263,7 +263,7 @@ def test_ope_estimates_a_pipeline_from_another_pipelines_log(tmp_path: Path, sho
 
     # bad rows of a CSV log are named by their line (the header is line 1)
     for column, value, message in [
-        ("position", "first", "row 4, field 'position': must be a whole number (got 'first')"),
+        ("position", "first", "row 4, field 'position': must be a number (got 'first')"),
         ("item", "no-such-item", "row 4, field 'item': is not in the target's catalogue (got 'no-such-item')"),
     ]:
         bad = log.astype({column: object})

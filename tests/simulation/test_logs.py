@@ -83,7 +83,7 @@ def test_round_folds_keep_each_round_whole_and_balance_the_folds() -> None:
         ({"position": [0, -1, 0, 1, 0, 1]}, DataError, "row 1, field 'position'"),
         ({"item": [0, 1, 1, 2, 3, 2]}, DataError, "row 4, field 'item': must be in [0, 3) (got 3)"),
         ({"item": [0, 1, 1.5, 2, 0, 2]}, DataError, "row 2, field 'item': must be an integer"),
-        ({"item": ["a", "b", "c", "d", "e", "f"]}, DataError, "field 'item': must be integers"),
+        ({"item": ["1", "2", "c", "0", "1", "2"]}, DataError, "row 2, field 'item': must be a number (got 'c')"),
         ({"reward": [1.0, 0.0, 0.0, 1.0, 1.0]}, DataError, "field 'reward': must be a 1-d array of 6 values"),
         ({"reward": [1.0, 0.0, np.inf, 1.0, 1.0, 0.0]}, DataError, "row 2, field 'reward': must be a finite"),
         ({"propensity": [[0.5] * 6]}, DataError, "field 'propensity': must be a 1-d array"),
@@ -236,3 +236,12 @@ def test_read_open_bandit_real_files(shared_data: Path, policy: Any, campaign: A
         assert spread.max() > 0.5
         means = pd.Series(impressions.propensity).groupby([impressions.position, impressions.item]).mean()
         assert (means.groupby(level=0).sum() > 1.5).all()
+
+
+def test_a_sized_log_measures_its_items_and_slots_after_checking_them() -> None:
+    columns = {"round": [0, 0, 1], "position": ["0", "1", "0"], "reward": [1, 0, 0], "propensity": [0.5] * 3}
+    log = ImpressionLog.sized(**columns, item=[4, 2, 0])
+    assert (log.n_items, log.n_positions) == (5, 2) and log.position.tolist() == [0, 1, 0]
+    assert ImpressionLog.sized(**columns, item=[4, 2, 0], n_items=9).n_items == 9
+    with pytest.raises(DataError, match=r"row 1, field 'item': must be a number \(got 'two'\)"):
+        ImpressionLog.sized(**columns, item=[4, "two", 0])
