@@ -31,11 +31,12 @@ def dumps(value: Any, **options: Any) -> str:
     """Strict JSON of `value`: what `json_default` handles, and a missing or infinite number (a
     metric over no users, an interval from one sample) written as null, since `NaN` and `Infinity`
     are not JSON and strict readers (browsers, jq) refuse them. `options` go to `json.dumps`."""
-    return json.dumps(_finite(value), default=json_default, allow_nan=False, **options)
+    return json.dumps(json_ready(value), default=json_default, allow_nan=False, **options)
 
 
-def _finite(value: Any) -> Any:
-    """`value` with every non-finite float, at any depth, replaced by None."""
+def json_ready(value: Any) -> Any:
+    """`value` with every numpy scalar or array made plain and every non-finite float, at any
+    depth, replaced by None (JSON's null)."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
     elif isinstance(value, np.generic):
@@ -43,7 +44,7 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_ready(v) for v in value]
     return value

@@ -35,6 +35,7 @@ from lmrec.data.readers import RawBatch, detect_format, read_source
 from lmrec.data.schema import DEFAULT_EVENT_TYPES, Validated, validate_events, validate_items, validate_users
 from lmrec.data.store import Store, StoreWriter, as_stored
 from lmrec.diagnostics import StoreError
+from lmrec.serialization import json_ready
 
 log = logging.getLogger(__name__)
 
@@ -196,17 +197,7 @@ def _sample(summary: ImportSummary, batch: RawBatch, rejects: pd.DataFrame) -> N
 
 
 def _str_keys(record: Mapping[Any, Any]) -> dict[str, Any]:
-    """A reject record with string keys and plain JSON values: a missing cell (NaN, None) is None,
-    so the rejects file is strict JSON (`NaN` is not), and a numpy scalar is the Python number."""
-    return {str(k): _plain(v) for k, v in record.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None if np.isnan(value) else str(value)  # an infinite number stays readable: "inf"
-    return value
+    return {str(k): v for k, v in record.items()}
 
 
 class _StoreSink:
@@ -311,7 +302,8 @@ class _RejectsFile:
         assert self.handle is not None
         for record in rejects.to_dict("records"):
             line = {"source": batch.source, "kind": batch.kind, **_str_keys(record)}
-            self.handle.write(json.dumps(line, default=str, ensure_ascii=False, allow_nan=False) + "\n")
+            # a missing cell as null: `NaN` is not JSON; a value of any other type as its text
+            self.handle.write(json.dumps(json_ready(line), default=str, ensure_ascii=False, allow_nan=False) + "\n")
 
     def close(self) -> None:
         if self.handle is not None:
