@@ -35,7 +35,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [50, 100, 200, 500, 1000, 2000, 4000]},
     "als": {"factors": [64, 128], "regularization": [0.1, 1.0, 10.0], "alpha": [5.0, 20.0]},
     "bpr": {"factors": [64, 128], "learning_rate": [0.01, 0.05]},
-    "content": {},
+    "content": {"decay": [0.9, 0.7, 0.5, 0.3, 0.1]},
     "sasrec": {},  # its defaults: what `lmrec evaluate --model sasrec` gives
 }
 
@@ -144,8 +144,11 @@ def run_dataset(name: str, path: Any, models: list[str], *, tune: bool) -> dict[
     return out
 
 
-def tune_model(model_name: str, valid: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The grid setting with the best validation NDCG@10, and every trial."""
+def tune_model(
+    model_name: str, valid: Any, base: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The grid setting with the best validation NDCG@10, and every trial; `base` settings go
+    under every trial (and are not repeated in what it returns)."""
     grid = GRIDS.get(model_name, {})
     if not grid:
         return {}, []
@@ -154,7 +157,7 @@ def tune_model(model_name: str, valid: Any) -> tuple[dict[str, Any], list[dict[s
     config = EvaluationConfig(n_bootstrap=0)
     for values in itertools.product(*(grid[k] for k in keys)):
         settings = dict(zip(keys, values, strict=True))
-        model = create_model(model_name, settings).fit(valid.train)
+        model = create_model(model_name, {**(base or {}), **settings}).fit(valid.train)
         ndcg = evaluate(model, valid, config, name=model_name).metrics["NDCG@10"]
         trials.append({"settings": settings, "valid_NDCG@10": ndcg})
         print(f"    tune {model_name} {settings}: valid NDCG@10 {ndcg:.4f}", file=sys.stderr, flush=True)
