@@ -247,9 +247,13 @@ def table(payload: dict[str, Any]) -> str:
             f"| {name} | {m['HR@10']:.4f} | {m['NDCG@10']:.4f} | {ci[0]:.4f}–{ci[1]:.4f} "
             f"| {run['fit_seconds'] / 60:.1f} |"
         )
-    tuned = [f"{name} {_content_decay(run)}" for name, run in payload["runs"].items() if run.get("tuning")]
+    tuned = [
+        f"{name} " + ", ".join(f"{key}={run['settings'][key]}" for key in run["tuning"][0]["settings"])
+        for name, run in payload["runs"].items()
+        if run.get("tuning")
+    ]
     if tuned:
-        lines += ["", f"The content model's recency weight per step back, chosen on validation: {', '.join(tuned)}."]
+        lines += ["", f"Chosen on validation (each training user's last item): {'; '.join(tuned)}."]
     lines += ["", "Paired differences (fused minus the other, same users):", ""]
     lines += _differences(payload["comparisons"])
     if "among_new_items_comparisons" in payload:
