@@ -35,7 +35,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "ease": {"l2": [50, 100, 200, 500, 1000, 2000, 4000]},
     "als": {"factors": [64, 128], "regularization": [0.1, 1.0, 10.0], "alpha": [5.0, 20.0]},
     "bpr": {"factors": [64, 128], "learning_rate": [0.01, 0.05]},
-    "content": {"decay": [0.9, 0.7, 0.5, 0.3, 0.1]},
+    "content": {"decay": [0.5, 0.9, 0.7, 0.3, 0.1]},
     "sasrec": {},  # its defaults: what `lmrec evaluate --model sasrec` gives
 }
 
