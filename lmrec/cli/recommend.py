@@ -118,9 +118,9 @@ def recommend_command(
         )
         titles = _titles(store) if store else {}
         reasons = result.column(Columns.Because) if explain else None
-    for note in _notes(model, user, items):
+    for note in _notes(model, user, items, k, len(result), include_seen):
         errors.print(f"[yellow]note:[/] {note}")
-    table = Table(title=f"{model.name}: top {k} for {user or 'session'}", show_edge=False)
+    table = Table(title=f"{model.name}: top {len(result)} for {user or 'session'}", show_edge=False)
     table.add_column("rank", justify="right")
     table.add_column("item")
     table.add_column("score", justify="right")
@@ -135,8 +135,11 @@ def recommend_command(
     console.print(table)
 
 
-def _notes(model: Any, user: str | None, session: list[str] | None) -> list[str]:
-    """What the model could not use: item ids it does not know, a user with nothing to go on."""
+def _notes(
+    model: Any, user: str | None, session: list[str] | None, k: int, shown: int, include_seen: bool
+) -> list[str]:
+    """What the model could not use (item ids it does not know, a user with nothing to go on) and why
+    the list is shorter than asked."""
     notes = []
     if session is not None:
         known = model.items.index(session) >= 0
@@ -151,6 +154,9 @@ def _notes(model: Any, user: str | None, session: list[str] | None) -> list[str]
             notes.append(f"user {user!r} is not among the {len(model.users):,} users the model was trained on")
     if not has_history:
         notes.append(f"no history to go on; {model.name} shows its {model.config.fallback} fallback")
+    if shown < k:
+        seen = "" if include_seen else "; items in the history are left out (--include-seen keeps them)"
+        notes.append(f"only {shown} of the model's {len(model.items):,} items can be shown{seen}")
     return notes
 
 

@@ -117,7 +117,14 @@ def test_train_then_recommend(tmp_path: Path) -> None:
     assert f"(version {load_model(model_dir).version()})" in out.replace("\n", "")
     code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "3")
     assert code == 0, out
-    assert out.count("\n") >= 3
+    assert "ease: top 3 for u0" in out and "note:" not in out, out
+    assert len(re.findall(r"^ +\d+ │ m\d+ ", out, flags=re.MULTILINE)) == 3, out
+    code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "20")  # u0 has 6 of the 20 items
+    assert code == 0 and "ease: top 14 for u0" in out, out
+    note = "only 14 of the model's 20 items can be shown; items in the history are left out"
+    assert note in " ".join(out.split()), out  # the note wraps at the terminal's width
+    code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "20", "--include-seen")
+    assert code == 0 and "ease: top 20 for u0" in out and "note:" not in out, out
 
 
 def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
