@@ -29,6 +29,7 @@ SCRIPTS = (
     "bench_retrieval.py",
     "bench_rerank.py",
     "bench_balance.py",
+    "bench_simulator_speed.py",
     "bench_import.py",
     "bench_ope_open_bandit.py",
     "bench_ope_simulator.py",
