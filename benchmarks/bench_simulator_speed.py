@@ -3,12 +3,12 @@
 Issue #4, point 4 asks for 100,000 impressions (requests: one shown list of 10) of one policy in
 under a minute on this machine. Each world is built once, as `bench_balance.py` builds its worlds
 (ml-1m and amazon-games: EASE truth, the same world and agent settings) and as `lmrec simulate
---world shop` builds the shop and its agent; then every policy of `BUILT_IN_POLICIES` at its default settings
-serves 100,000 requests `--repeats` times, each time from the same start (the agent is reset), and
-the table gives the median of the simulation loop's own time (`SimulationResult.seconds`: choosing,
-showing, clicking and learning; building the world and fitting the agent are reported apart). The
-loop runs its BLAS single-threaded; run the script with the thread variables set to 1 so the world
-and agent fits do too:
+--world shop` builds the shop and its agent; then every policy of `BUILT_IN_POLICIES` at its
+default settings serves 100,000 requests `--repeats` times, each time from the same start (the
+agent is reset), and the table gives the median of the simulation loop's own time
+(`SimulationResult.seconds`: choosing, showing, clicking and learning; building the world and
+fitting the agent are reported apart). The loop runs its BLAS single-threaded; run the script with
+the thread variables set to 1 so the world and agent fits do too:
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_simulator_speed.py
 
@@ -88,13 +88,12 @@ def build(name: str, seed: int) -> tuple[World, Agent, float] | None:
         world: World = ShopWorld.build({"horizon": ROUNDS, "seed": seed, "shop": {**SHOP, "seed": seed}})
         agent = Agent({"seed": seed}).fit(world)  # `lmrec simulate`'s agent
         return world, agent, time.perf_counter() - started
-    else:
-        data_path = shared_data(name)
-        if data_path is None:
-            return None
-        dataset, _ = load_dataset(data_path)
-        truth = create_model("ease", TRUTH).fit(dataset)
-        world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": ROUNDS, "seed": seed}, truth=truth)
+    data_path = shared_data(name)
+    if data_path is None:
+        return None
+    dataset, _ = load_dataset(data_path)
+    truth = create_model("ease", TRUTH).fit(dataset)
+    world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": ROUNDS, "seed": seed}, truth=truth)
     agent = Agent({**AGENT, "seed": seed}).fit(world)
     return world, agent, time.perf_counter() - started
 
