@@ -19,8 +19,8 @@ with `--set`, which changes SASRec fused's settings, text_weight_<key>-<value>[_
 
 What a first run suggested (a γ larger than the choice on known next items helps the users whose
 next item is new at no cost over all users) did not carry over: chosen on all users inside the
-model, γ went higher and the cold-start test did worse; the README's cold-start section has the
-numbers, and how much two runs of this probe differ.
+model, γ went higher and the cold-start test did worse; docs/cold-start.md has the numbers, and
+how much two runs of this probe differ.
 """
 
 from __future__ import annotations
