@@ -25,7 +25,8 @@ import time
 from typing import Any
 
 import torch
-from bench_balance import AGENT, TRUTH, WORLDS
+from bench_balance import TRUTH
+from bench_balance import build as balance_world
 from common import RESULTS, peak_rss_mib, replace_readme_section, shared_data, write_results
 
 from lmrec.data.ingest import load_dataset
@@ -33,7 +34,7 @@ from lmrec.models import create_model
 from lmrec.simulation.agents import Agent
 from lmrec.simulation.report import policy_metrics
 from lmrec.simulation.simulator import BUILT_IN_POLICIES, simulate
-from lmrec.simulation.worlds import SemiSyntheticWorld, ShopWorld, World
+from lmrec.simulation.worlds import ShopWorld, World
 
 WORLD_ORDER = ("shop", "ml-1m", "amazon-games")
 ROUNDS = 100_000
@@ -65,7 +66,7 @@ def main() -> None:
             policies[policy] = {"median_seconds": statistics.median(runs), "seconds": runs}
             print(f"  {policy:12s} {statistics.median(runs):6.1f}s  (runs: {runs})", flush=True)
         worlds[name] = {
-            "peak_rss_mib": peak_rss_mib(),
+            "peak_rss_mib": peak_rss_mib(),  # the process's, so far: a run over several worlds carries it on
             "users": world.n_users,
             "items": world.n_items,
             "build_seconds": round(build_seconds, 1),
@@ -93,8 +94,7 @@ def build(name: str, seed: int) -> tuple[World, Agent, float] | None:
         return None
     dataset, _ = load_dataset(data_path)
     truth = create_model("ease", TRUTH).fit(dataset)
-    world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": ROUNDS, "seed": seed}, truth=truth)
-    agent = Agent({**AGENT, "seed": seed}).fit(world)
+    world, agent, _ = balance_world(name, dataset, truth, seed, ROUNDS)
     return world, agent, time.perf_counter() - started
 
 
