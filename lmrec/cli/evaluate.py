@@ -31,7 +31,7 @@ def evaluate_command(
     split: Annotated[
         str, typer.Option(help="leave-last-out, time, cold-item, cold-user or held-out-items.")
     ] = "leave-last-out",
-    k: Annotated[list[int] | None, typer.Option("-k", help="Cut-offs (repeatable); default 10 and 20.")] = None,
+    k: Annotated[list[int] | None, typer.Option("-k", min=1, help="Cut-offs (repeatable); default 10 and 20.")] = None,
     config: Annotated[str | None, typer.Option(help="Model config as JSON text or a JSON file.")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Config override key=value, or MODEL.key=value (repeatable).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -158,7 +159,8 @@ def _print_report(payload: dict[str, Any], estimates: dict[str, Any]) -> None:
         table.add_column(column, justify="right")
     for name, e in estimates.items():
         last = f"{abs(e.value - truth) / truth:.3f}" if truth else f"{e.effective_sample_size:,.0f}"
-        table.add_row(name, f"{e.value:.5f}", f"{e.low:.5f}-{e.high:.5f}", last)
+        interval = "-" if math.isnan(e.low) else f"{e.low:.5f}-{e.high:.5f}"  # NaN: skipped or too little data
+        table.add_row(name, f"{e.value:.5f}", interval, last)
     console.print(table)
     console.print(f"the logging policy's own reward per slot: {payload['logged_reward']:.5f}")
     if truth is not None:

@@ -147,6 +147,7 @@ def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
             64,
             "unknown split",
         ),
+        (("evaluate", "--data", "{data}", "--model", "ease", "-k", "0", "--output", "{out}"), 2, "'-k'"),
         (("train", "--model", "ease", "--data", "{data}", "--set", "l2=-1", "--output", "{out}"), 64, "l2"),
         (("train", "--model", "ease", "--data", "{data}", "--set", "nonsense", "--output", "{out}"), 64, "key=value"),
         (("train", "--model", "ease", "--data", "{data}", "--config", "[1]", "--output", "{out}"), 64, "JSON object"),

@@ -58,6 +58,10 @@ def test_uniform_target_on_a_uniform_log_recovers_the_mean_click_rate(tmp_path: 
             estimate["low"] < estimate["value"] < estimate["high"]
             and estimate["low"] != payload["estimators"][name]["low"]
         )
+    result = runner.invoke(app, [*args[:-2], "--n-bootstrap", "0", "-o", str(tmp_path / "none.json")])
+    assert result.exit_code == 0 and "nan" not in result.output, result.output  # no interval, and the table says so
+    for name, estimate in json.loads((tmp_path / "none.json").read_text())["estimators"].items():
+        assert estimate["value"] == payload["estimators"][name]["value"] and estimate["low"] is None
     result = runner.invoke(app, [*args[:-1], "psychic"])
     assert result.exit_code != 0 and "interval" in result.output, result.output
     log = str(tmp_path / "log.csv")
