@@ -152,11 +152,20 @@ def _notes(
         has_history = user is not None and model.users.index([user])[0] >= 0
         if user is not None and not has_history:  # most often a mistyped id
             notes.append(f"user {user!r} is not among the {len(model.users):,} users the model was trained on")
-    if not has_history:
+    unscored = not has_history and model.config.fallback == "nan"
+    if unscored:
+        notes.append(f"no history to go on, and {model.name}'s fallback is nan: it scores no item")
+    elif not has_history:
         notes.append(f"no history to go on; {model.name} shows its {model.config.fallback} fallback")
-    if shown < k:
-        seen = "" if include_seen else "; items in the history are left out (--include-seen keeps them)"
-        notes.append(f"only {shown} of the model's {len(model.items):,} items can be shown{seen}")
+    if shown < k and not unscored:
+        n_items = len(model.items)
+        if shown == n_items:
+            notes.append(f"the model knows only {n_items:,} items")
+        elif has_history and not include_seen:
+            why = "items in the history are left out (--include-seen keeps them)"
+            notes.append(f"only {shown} of the model's {n_items:,} items can be shown; {why}")
+        else:
+            notes.append(f"only {shown} of the model's {n_items:,} items can be shown; it gives the rest no score")
     return notes
 
 

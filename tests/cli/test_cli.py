@@ -125,6 +125,16 @@ def test_train_then_recommend(tmp_path: Path) -> None:
     assert note in " ".join(out.split()), out  # the note wraps at the terminal's width
     code, out = invoke("recommend", str(model_dir), "--user", "u0", "-k", "20", "--include-seen")
     assert code == 0 and "ease: top 20 for u0" in out and "note:" not in out, out
+    code, out = invoke("recommend", str(model_dir), "--user", "nobody", "-k", "25")  # no history: nothing left out
+    assert code == 0 and "ease: top 20 for nobody" in out, out
+    assert "the model knows only 20 items" in out and "left out" not in out, out
+    strict = tmp_path / "strict"
+    code, out = invoke("train", "--model", "ease", "--data", str(path), "--set", "fallback=nan", "-o", str(strict))
+    assert code == 0, out
+    code, out = invoke("recommend", str(strict), "--user", "nobody")
+    out = " ".join(out.split())  # an empty table wraps its title
+    assert code == 0 and "ease: top 0 for nobody" in out, out
+    assert "ease's fallback is nan: it scores no item" in out and "can be shown" not in out, out
 
 
 def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
