@@ -155,5 +155,5 @@ def _print_example(model, dataset, items_frame, method: str) -> None:  # type: i
     console.print(f"   {model.name} recommends (explained by {method}):")
     shown = model.recommend(user, k=5, explain=1, explain_method=method)
     for item, pairs in zip(shown.ids, shown.column(Columns.Because), strict=True):
-        because = f"  (because of {titles.get(pairs[0][0], pairs[0][0])}, {pairs[0][1]:+.2f})" if pairs else ""
+        because = f"  (because of {titles.get(pairs[0][0], pairs[0][0])}, {pairs[0][1]:+.4f})" if pairs else ""
         console.print(f"     + {titles.get(item, item)}{because}")

@@ -130,7 +130,7 @@ def recommend_command(
         label = f"{item}  {titles[item]}" if item in titles else str(item)
         row = [str(rank), label, f"{score:.4f}"]
         if reasons is not None:
-            row.append(", ".join(f"{titles.get(i, i)} ({w:+.2f})" for i, w in reasons[rank - 1]))
+            row.append(", ".join(f"{titles.get(i, i)} ({w:+.4f})" for i, w in reasons[rank - 1]))  # as the score
         table.add_row(*row)
     console.print(table)
 
@@ -145,8 +145,11 @@ def _notes(
         known = model.items.index(session) >= 0
         unknown = [item for item, ok in zip(session, known, strict=True) if not ok]
         if unknown:
-            listed = ", ".join(unknown[:5])
-            notes.append(f"{len(unknown)} of the --history items are not in the model's catalogue: {listed}")
+            listed = ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            verb = "is" if len(unknown) == 1 else "are"
+            notes.append(
+                f"{len(unknown)} of the {len(session)} --history items {verb} not in the model's catalogue: {listed}"
+            )
         has_history = bool(known.any())
     else:
         has_history = user is not None and model.users.index([user])[0] >= 0

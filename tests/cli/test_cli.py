@@ -218,7 +218,10 @@ def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> N
     ease_dir = tmp_path / "ease"
     assert invoke("train", "--model", "ease", "--data", str(path), "--output", str(ease_dir))[0] == 0
     code, out = invoke("recommend", str(ease_dir), "--history", "m1,zz9", "-k", "2")
-    assert code == 0 and "1 of the --history items are not in the model's catalogue: zz9" in out, out
+    assert code == 0 and "1 of the 2 --history items is not in the model's catalogue: zz9" in out, out
+    code, out = invoke("recommend", str(ease_dir), "--history", ",".join(["m1"] + [f"zz{i}" for i in range(7)]))
+    expected = "7 of the 8 --history items are not in the model's catalogue: zz0, zz1, zz2, zz3, zz4, ..."
+    assert code == 0 and expected in " ".join(out.split()), out
     code, out = invoke("recommend", str(ease_dir), "--user", "stranger", "-k", "2")
     assert code == 0 and "no history to go on; ease shows its popularity fallback" in out, out
     assert "user 'stranger' is not among the 12 users the model was trained on" in out, out
@@ -232,6 +235,6 @@ def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> N
     model = load_model(model_dir)
     shown = model.recommend("u0", k=1, explain=1, explain_method="shapley")
     ((named, weight),) = shown.column(Columns.Because)[0]
-    assert f"{named} (+{weight:.2f})" in out  # the CLI shows the model's own Shapley driver
+    assert f"{named} (+{weight:.4f})" in out  # the CLI shows the model's own Shapley driver
     code, out = invoke("recommend", str(ease_dir), "--user", "u0", "--explain-by", "shapley")
     assert code != 0 and "ease explains by occlusion, not 'shapley'" in out, out
