@@ -37,5 +37,8 @@ def validated_config(
         return cls.model_validate(dict(config or {}))
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "value"
-        raise ConfigError(f"invalid {what} config: {where}: {err['msg']} (got {err.get('input')!r})") from exc
+        message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own ValueError
+        if not err["loc"]:  # a check across fields: its message names them and their values
+            raise ConfigError(f"invalid {what} config: {message}") from exc
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"invalid {what} config: {where}: {message} (got {err.get('input')!r})") from exc

@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
@@ -83,6 +83,14 @@ class SASRecConfig(ModelConfig):
 
     heads: int = Field(default=1, ge=1)
     """Attention heads per block (must divide `dim`)."""
+
+    @field_validator("heads")
+    @classmethod
+    def _heads_divide_dim(cls, heads: int, info: ValidationInfo) -> int:
+        dim = info.data.get("dim")  # absent when dim itself was invalid
+        if dim is not None and dim % heads:
+            raise ValueError(f"must divide dim ({dim}) so that each head gets an equal share")
+        return heads
 
     dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
     """Dropout on inputs, attention and feed-forward outputs."""
