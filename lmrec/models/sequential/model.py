@@ -112,7 +112,8 @@ class SASRecConfig(ModelConfig):
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
     the model also learns to score an item from its text or attributes alone, which is all a new
-    item has; raise it (0.3-0.5) when cold-start items matter."""
+    item has. On amazon-games' cold start it did not help (docs/cold-start.md): 0.3 with items
+    scored by text, or 0.5 with ids in the score too, each ranked new items worse than none."""
 
     loss: Literal["full", "sampled"] = "sampled"
     """`full`: softmax cross-entropy over the whole catalogue; `sampled`: over the target and
