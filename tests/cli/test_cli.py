@@ -50,6 +50,7 @@ def test_console_script_runs() -> None:
     result = subprocess.run([str(script), "models"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "ease" in result.stdout and "l2" in result.stdout
+    assert '"popularity"' in result.stdout and "EncoderConfig(" not in result.stdout  # defaults as --set takes them
     assert "explains by: occlusion, shapley, mask, gradient, attention (the first is the default)" in result.stdout
 
 
