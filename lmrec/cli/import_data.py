@@ -56,4 +56,5 @@ def import_command(
     rate = summary.read / summary.seconds if summary.seconds > 0 else float("nan")
     console.print(f"{summary.read:,} rows in {summary.seconds:.1f}s ({rate:,.0f} rows/s) into {store}")
     if summary.rejected:
-        console.print(f"[yellow]{summary.rejected:,} rows rejected[/]; details in {summary.rejects_path}")
+        rows = "row" if summary.rejected == 1 else "rows"
+        console.print(f"[yellow]{summary.rejected:,} {rows} rejected[/]; details in {summary.rejects_path}")

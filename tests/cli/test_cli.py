@@ -72,6 +72,9 @@ def test_import_reports_rejects_and_is_idempotent(tmp_path: Path) -> None:
     from lmrec.data.store import Store
 
     assert Store.open(store).counts()["events"] == len(rows) - 2
+    one_bad = write_ratings(tmp_path / "one_bad.csv", [*small_ratings(), "u97,m1,4,not-a-time"])
+    code, out = invoke("import", str(one_bad), "--store", store, "--rejects", str(rejects))
+    assert code == 0 and "1 row rejected" in out, out
 
 
 def test_evaluate_writes_required_metrics(tmp_path: Path) -> None:
