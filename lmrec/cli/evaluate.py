@@ -18,6 +18,7 @@ from lmrec.cli.common import (
     write_json,
 )
 from lmrec.cli.data_source import load_data
+from lmrec.data.columns import Columns
 
 SHOWN = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR", "Coverage@10")
 
@@ -96,6 +97,9 @@ def evaluate_command(
     if report is not None:
         write_report(results, report, title=f"{Path(str(data or store)).name}, {split}", comparisons=comparisons)
     _print_table(results, entries)
+    note = _cold_note(the_split)
+    if note is not None:
+        errors.print(f"[yellow]note:[/] {note}")
     console.print(f"results written to {output}")
 
 
@@ -121,6 +125,19 @@ def _entry(result: Any, recommender: Any, fit_seconds: float) -> dict[str, Any]:
     if training is not None:
         entry["training"] = training
     return entry
+
+
+def _cold_note(split: Any) -> str | None:
+    """What to expect where most test items have no training interaction (None elsewhere)."""
+    new = split.train.item_counts()[split.test[Columns.ItemIdx].to_numpy()] == 0  # (targets,)
+    if not new.mean() >= 0.5:
+        return None
+    share = "every" if new.all() else f"{new.mean():.0%} of the"
+    return (
+        f"{share} test item of the {split.name} split is new (no training interaction): a model that knows "
+        "items only from interactions has nothing to rank them by; content, and sasrec with item text, read "
+        "their text"
+    )
 
 
 def _print_table(results: list[Any], entries: dict[str, dict[str, Any]]) -> None:

@@ -94,6 +94,17 @@ def test_evaluate_writes_required_metrics(tmp_path: Path) -> None:
     assert all(entry["fit_seconds"] >= 0.0 for entry in payload["models"].values())
 
 
+def test_evaluate_says_when_the_test_items_are_new(tmp_path: Path) -> None:
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    out_file = tmp_path / "out.json"
+    code, out = invoke("evaluate", "--data", str(path), "-m", "ease", "--split", "held-out-items", "-o", str(out_file))
+    assert code == 0, out
+    note = "every test item of the held-out-items split is new (no training interaction): a model that knows items"
+    assert note in " ".join(out.split()), out
+    code, out = invoke("evaluate", "--data", str(path), "-m", "ease", "-o", str(out_file))
+    assert code == 0 and "is new" not in out, out  # leave-last-out: the test items are known
+
+
 def test_evaluate_records_each_models_settings_and_training_report(tmp_path: Path) -> None:
     path = write_ratings(tmp_path / "ratings.csv", small_ratings())
     out_file = tmp_path / "out.json"
