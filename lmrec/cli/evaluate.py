@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from lmrec.cli.common import (
 )
 from lmrec.cli.data_source import load_data
 from lmrec.data.columns import Columns
+
+if TYPE_CHECKING:
+    from lmrec.data.splits import Split
 
 SHOWN = ("HR@10", "NDCG@10", "HR@20", "NDCG@20", "MRR", "Coverage@10")
 
@@ -127,7 +130,7 @@ def _entry(result: Any, recommender: Any, fit_seconds: float) -> dict[str, Any]:
     return entry
 
 
-def _cold_note(split: Any) -> str | None:
+def _cold_note(split: Split) -> str | None:
     """What to expect where most test items have no training interaction (None elsewhere)."""
     new = split.train.item_counts()[split.test[Columns.ItemIdx].to_numpy()] == 0  # (targets,)
     if not new.mean() >= 0.5:
