@@ -159,8 +159,14 @@ class Recommender(ABC, Generic[C]):
         `explain` = n > 0 the list gets a `because` column: for each item, up to n (history item id,
         weight) pairs, the history items that raised its score most (`drivers`, by `explain_method`,
         one of `explain_methods`; None is the model's default), strongest first.
+
+        Raises:
+            ConfigError: `k` or `explain` is negative.
         """
         self._check_fitted()
+        for name, value in (("k", k), ("explain", explain)):
+            if value < 0:
+                raise ConfigError(f"{name} must be 0 or more (got {value})")
         if history is None:
             batch = self.user_histories([user_id if user_id is not None else ""])
         else:

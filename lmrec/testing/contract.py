@@ -142,6 +142,10 @@ class ModelContract:
         assert len(session) == 3 and {"kitchen-0", "kitchen-1"}.isdisjoint(session.ids)
         if self.learns_tastes:
             assert {taste_of(i) for i in session.ids} == {"kitchen"}
+        assert len(fitted.recommend("cook-0", k=0)) == 0
+        for bad in ({"k": -1}, {"explain": -2}):
+            with pytest.raises(ConfigError, match=f"{next(iter(bad))} must be 0 or more \\(got -"):
+                fitted.recommend("cook-0", **bad)
         everything = fitted.recommend("cook-0", k=1_000, exclude_seen=False)
         assert len(everything) <= data.n_items and len(set(everything.ids)) == len(everything)
         assert np.all(np.diff(everything.scores) <= 0)
