@@ -143,9 +143,10 @@ class ModelContract:
         if self.learns_tastes:
             assert {taste_of(i) for i in session.ids} == {"kitchen"}
         assert len(fitted.recommend("cook-0", k=0)) == 0
-        for bad in ({"k": -1}, {"explain": -2}):
-            with pytest.raises(ConfigError, match=f"{next(iter(bad))} must be 0 or more \\(got -"):
-                fitted.recommend("cook-0", **bad)
+        with pytest.raises(ConfigError, match=r"k must be 0 or more \(got -1\)"):
+            fitted.recommend("cook-0", k=-1)
+        with pytest.raises(ConfigError, match=r"explain must be 0 or more \(got -2\)"):
+            fitted.recommend("cook-0", explain=-2)
         everything = fitted.recommend("cook-0", k=1_000, exclude_seen=False)
         assert len(everything) <= data.n_items and len(set(everything.ids)) == len(everything)
         assert np.all(np.diff(everything.scores) <= 0)
