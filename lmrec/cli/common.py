@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -78,6 +79,31 @@ def errors_as_exit_codes() -> Iterator[None]:
         yield
     except LmrecError as exc:
         raise fail(exc) from None
+    except OSError as exc:  # a path that cannot be read or written: the user's to fix, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        errors.print(f"[bold red]error:[/] {where}{exc.strerror or exc}")
+        raise typer.Exit(code=74) from None  # EX_IOERR, as for a store that cannot be read or written
+
+
+def check_writable(path: Path, *, folder: bool) -> None:
+    """Fail now, before any long work, where `path` (a file, or a folder with `folder`) could not be
+    written later: it or an ancestor is of the wrong kind, or its nearest existing folder is read-only.
+    Nothing is created.
+
+    Raises:
+        OSError: naming the path at fault (`errors_as_exit_codes` turns it into a message).
+    """
+    if not folder:
+        if path.is_dir():
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        path = path.parent  # a file is written beside its final name, then renamed
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+    if not os.access(existing, os.W_OK):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(existing))
 
 
 def progress_bar() -> Progress:

@@ -29,7 +29,7 @@ def load_data(data: Path | None, store: str | None, format: str | None = None) -
     from lmrec.data.store import Store
 
     url = store or DEFAULT_STORE
-    dataset = Store.open(url).dataset()
+    dataset = Store.open(url, create=False).dataset()
     if dataset.n_interactions == 0:
         raise ConfigError(f"the store {url} has no events yet; run `lmrec import` first")
     return dataset

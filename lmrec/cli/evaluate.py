@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from lmrec.cli.common import (
+    check_writable,
     console,
     errors,
     errors_as_exit_codes,
@@ -69,6 +70,9 @@ def evaluate_command(
         models = [create_model(name, _settings_for(name, settings, model)) for name in model]
         with errors.status("reading data"):
             dataset = load_data(data, store, format)
+        check_writable(output, folder=False)  # fails now, not after training
+        if report is not None:
+            check_writable(report, folder=True)
         the_split = SPLITS[split](dataset)
         if the_split.n_test_users == 0:
             from lmrec.diagnostics import DataError
@@ -96,9 +100,11 @@ def evaluate_command(
         "models": entries,
         "comparisons": [c.to_dict() for c in comparisons],
     }
-    write_json(output, payload)
-    if report is not None:
-        write_report(results, report, title=f"{Path(str(data or store)).name}, {split}", comparisons=comparisons)
+    with errors_as_exit_codes():
+        write_json(output, payload)
+        if report is not None:
+            title = f"{Path(str(data or store)).name}, {split}"
+            write_report(results, report, title=title, comparisons=comparisons)
     _print_table(results, entries)
     note = _cold_note(the_split)
     if note is not None:

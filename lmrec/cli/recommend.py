@@ -207,5 +207,5 @@ def _print_pipeline(shown: ItemList, title: str) -> None:
 def _titles(store: str) -> dict[str, str]:
     from lmrec.data.store import Store
 
-    frame = Store.open(store, migrate=False).items_frame()
+    frame = Store.open(store, migrate=False, create=False).items_frame()
     return {str(i): str(t) for i, t in zip(frame[Columns.Item], frame[Columns.Title], strict=True) if t}

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, training_report
+from lmrec.cli.common import (
+    check_writable,
+    console,
+    errors,
+    errors_as_exit_codes,
+    parse_settings,
+    training_report,
+)
 from lmrec.cli.data_source import load_data
 
 
@@ -36,6 +43,7 @@ def train_command(
         recommender = create_model(model, settings)
         with errors.status(f"reading data for {model}"):
             dataset = load_data(data, store, format)
+        check_writable(output, folder=True)  # fails now, not after training
         start = time.perf_counter()
         with errors.status(f"training {model} on {dataset}"):
             recommender.fit(dataset)

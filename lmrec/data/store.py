@@ -57,13 +57,14 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | Path = "sqlite:///lmrec.db", *, migrate: bool = True) -> Store:
+    def open(cls, url: str | Path = "sqlite:///lmrec.db", *, migrate: bool = True, create: bool = True) -> Store:
         """Open (and by default create or upgrade) the database at `url`.
 
         A plain path is taken as an SQLite file. SQLite runs in WAL mode so readers never block
-        the writer.
+        the writer. With `create=False` a missing SQLite file is a StoreError instead of a new empty
+        store (for commands that only read, where a missing file is most often a mistyped path).
         """
-        url = _normalise_url(url)
+        url = _normalise_url(url, create=create)
         try:
             engine = sa.create_engine(url, future=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -318,16 +319,30 @@ def _plain(series: pd.Series) -> list[Any]:
     return objects.where(~missing, None).tolist()
 
 
-def _normalise_url(url: str | Path) -> str:
+def _normalise_url(url: str | Path, *, create: bool = True) -> str:
     text = str(url)
-    if "://" in text:
-        if text.startswith(("postgresql://", "postgres://")):
-            # psycopg 3 is the driver we install; SQLAlchemy's default would be psycopg2.
-            text = "postgresql+psycopg://" + text.split("://", 1)[1]
-        return text
-    path = Path(text).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    if "://" not in text:
+        text = f"sqlite:///{Path(text).expanduser()}"
+    elif text.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver we install; SQLAlchemy's default would be psycopg2.
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    path = _sqlite_file(text)
+    if path is not None and not path.exists():
+        if not create:
+            raise StoreError(f"no store at {path}: run `lmrec import` first, or check the path")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return text
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None  # Store.open reports the bad URL
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

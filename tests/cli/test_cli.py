@@ -176,16 +176,32 @@ def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
         (("train", "--model", "ease", "--data", "{data}", "--set", "l2=-1", "--output", "{out}"), 64, "l2"),
         (("train", "--model", "ease", "--data", "{data}", "--set", "nonsense", "--output", "{out}"), 64, "key=value"),
         (("train", "--model", "ease", "--data", "{data}", "--config", "[1]", "--output", "{out}"), 64, "JSON object"),
+        (("train", "--model", "ease", "--store", "{tmp}/typo.db", "--output", "{out}"), 74, "no store at"),
+        (("evaluate", "-m", "ease", "--store", "sqlite:///{tmp}/typo.db", "-o", "{out}"), 74, "no store at"),
+        (("train", "--model", "ease", "--data", "{data}", "--output", "{data}/model"), 74, "Not a directory"),
+        (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{data}/out.json"), 74, "Not a directory"),
+        (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{tmp}"), 74, "Is a directory"),
+        (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{out}", "--report", "{data}"), 74, "Not a directory"),
     ],
 )
 def test_bad_input_gives_clear_error_and_exit_code(
     tmp_path: Path, args: tuple[str, ...], code: int, fragment: str
 ) -> None:
     data = write_ratings(tmp_path / "ratings.csv", small_ratings())
-    filled = [a.format(data=data, out=tmp_path / "out") for a in args]
+    filled = [a.format(data=data, out=tmp_path / "out", tmp=tmp_path) for a in args]
     result = runner.invoke(app, filled)
     assert result.exit_code == code, result.output
-    assert fragment in result.output
+    assert fragment in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.csv"]  # nothing made: no store, no output
+
+
+def test_recommend_names_a_missing_store_and_makes_none(tmp_path: Path) -> None:
+    model_dir = tmp_path / "ease"
+    path = write_ratings(tmp_path / "ratings.csv", small_ratings())
+    assert invoke("train", "--model", "ease", "--data", str(path), "--output", str(model_dir))[0] == 0
+    code, out = invoke("recommend", str(model_dir), "--user", "u0", "--store", str(tmp_path / "typo.db"))
+    assert code == 74 and f"no store at {tmp_path / 'typo.db'}" in " ".join(out.split()), out
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_evaluate_and_train_refuse_data_with_nothing_to_learn_or_test(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from lmrec.data import tables
 from lmrec.data.columns import Columns
 from lmrec.data.schema import DEFAULT_EVENT_TYPES, validate_events, validate_items, validate_users
 from lmrec.data.store import Store
+from lmrec.diagnostics import StoreError
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,16 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.close()
+
+
+def test_a_store_opened_only_to_read_must_exist(tmp_path: Path) -> None:
+    """create=False: a missing SQLite file (a mistyped path) is an error, and nothing is made."""
+    for url in (tmp_path / "sub" / "typo.db", f"sqlite:///{tmp_path / 'typo.db'}"):
+        with pytest.raises(StoreError, match=r"no store at .*typo\.db: run `lmrec import` first"):
+            Store.open(url, create=False)
+    assert list(tmp_path.iterdir()) == []
+    Store.open(tmp_path / "real.db").close()  # created by default
+    assert Store.open(tmp_path / "real.db", create=False).counts()["events"] == 0
 
 
 def test_items_and_users_are_upserted(store: Store) -> None:
