@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes, write_json
+from lmrec.cli.common import check_writable, console, errors, errors_as_exit_codes, write_json
 from lmrec.diagnostics import ConfigError
 
 #: Columns of a generic impression log file (CSV, Parquet or JSON lines).
@@ -110,6 +110,8 @@ def ope_command(
     from lmrec.simulation.ope import SlotTarget, estimate_all
 
     with errors_as_exit_codes():
+        if output is not None:
+            check_writable(output, folder=False)  # fails now, not after the estimates
         if pipeline is not None:
             if target_log is not None or target != "log":
                 raise ConfigError("--pipeline is the target; drop --target and --target-log")
@@ -144,7 +146,8 @@ def ope_command(
     }
     _print_report(payload, estimates)
     if output is not None:
-        write_json(output, payload)
+        with errors_as_exit_codes():
+            write_json(output, payload)
 
 
 def _print_report(payload: dict[str, Any], estimates: dict[str, Any]) -> None:

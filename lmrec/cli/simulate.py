@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from lmrec.cli.common import console, errors, errors_as_exit_codes, parse_settings, write_json
+from lmrec.cli.common import check_writable, console, errors, errors_as_exit_codes, parse_settings, write_json
 
 if TYPE_CHECKING:
     from lmrec.pipeline.pipeline import PipelineConfig
@@ -103,6 +103,10 @@ def simulate_command(
     with errors_as_exit_codes():
         if not policy and not pipeline:
             raise ConfigError("give --policy, --pipeline or both")
+        check_writable(output, folder=False)  # fails now, not after the simulation
+        check_writable(plot if plot is not None else output.with_suffix(".png"), folder=False)
+        if log_dir is not None:
+            check_writable(log_dir, folder=True)
         names = policy_names(policy) if policy else []
         declared = _pipeline_configs(pipeline or [])
         scoped = _scoped(parse_settings(config, set_), names)
@@ -140,11 +144,12 @@ def simulate_command(
         if declared:
             settings["pipelines"] = [{"file": str(path), "name": name} for name, (path, _) in declared.items()]
         payload = simulation_report(results, world=the_world.describe(), settings=settings, policy_configs=configs)
-    write_json(output, payload)
-    if log_dir is not None:
-        _write_logs(log_dir, results)
     picture = plot if plot is not None else output.with_suffix(".png")
-    plot_simulation(payload, picture, title=f"{data.name if data else world}: {rounds:,} requests, seed {seed}")
+    with errors_as_exit_codes():
+        write_json(output, payload)
+        if log_dir is not None:
+            _write_logs(log_dir, results)
+        plot_simulation(payload, picture, title=f"{data.name if data else world}: {rounds:,} requests, seed {seed}")
     _print_table(payload)
     console.print(f"results written to {output} and {picture}")
 

@@ -182,6 +182,8 @@ def test_train_reports_how_sasrec_trained(tmp_path: Path) -> None:
         (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{data}/out.json"), 74, "Not a directory"),
         (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{tmp}"), 74, "Is a directory"),
         (("evaluate", "-m", "ease", "--data", "{data}", "-o", "{out}", "--report", "{data}"), 74, "Not a directory"),
+        (("simulate", "--world", "shop", "--policy", "greedy", "-o", "{data}/s.json"), 74, "Not a directory"),
+        (("ope", "--log", "{data}", "--target", "uniform", "-o", "{data}/o.json"), 74, "Not a directory"),
     ],
 )
 def test_bad_input_gives_clear_error_and_exit_code(
