@@ -8,14 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from lmrec.cli.common import (
-    check_writable,
-    console,
-    errors,
-    errors_as_exit_codes,
-    parse_settings,
-    training_report,
-)
+from lmrec.cli.common import check_writable, console, errors, errors_as_exit_codes, parse_settings, training_report
 from lmrec.cli.data_source import load_data
 
 
