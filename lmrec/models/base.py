@@ -284,7 +284,13 @@ class Recommender(ABC, Generic[C]):
         return state
 
     def save(self, path: str | Path) -> Path:
-        """Write `config.json` and `state.npz` into the folder `path`."""
+        """Write `config.json` and `state.npz` into the folder `path`.
+
+        Each file is written beside its final name and then renamed over it, so a save that is
+        interrupted leaves the previous model's files whole. `config.json` records the model's
+        `version`, and `load` refuses a state file that does not match it (a save cut off between
+        the two renames).
+        """
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -292,14 +298,19 @@ class Recommender(ABC, Generic[C]):
             "format": ARTIFACT_FORMAT,
             "model": self.name,
             "lmrec_version": __version__,
+            "version": self.version(),
             "config": self.config.model_dump(mode="json"),
         }
         state = self._arrays()
         for key, value in state.items():
             if value.dtype == object:
                 raise TypeError(f"{self.name} state {key!r} is an object array; artifacts hold plain arrays only")
-        np.savez(folder / "state.npz", allow_pickle=False, **state)  # type: ignore[arg-type]
-        (folder / "config.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        staged = {name: folder / f".{name}.tmp" for name in ("state.npz", "config.json")}
+        with staged["state.npz"].open("wb") as file:  # a file object: np.savez adds no suffix to it
+            np.savez(file, allow_pickle=False, **state)  # type: ignore[arg-type]
+        staged["config.json"].write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        for name, tmp in staged.items():  # state first: a config never names a state that is not there
+            tmp.replace(folder / name)
         return folder
 
     @classmethod
@@ -320,6 +331,12 @@ class Recommender(ABC, Generic[C]):
         model.item_popularity = model._count_items()
         model._set_state({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
         model.is_fitted = True
+        saved = meta.get("version")  # absent in artifacts written before it was recorded
+        if saved is not None and model.version() != saved:
+            raise ConfigError(
+                f"{folder}: state.npz is not the state config.json was saved with (version {saved}, "
+                f"read {model.version()}); a save was cut off: save the model again"
+            )
         return model
 
     @abstractmethod

@@ -198,3 +198,7 @@ class ModelContract:
         other = "popularity" if self.model_name != "popularity" else "ease"
         with pytest.raises(ConfigError, match="holds a"):
             model_class(other).load(folder)
+        meta = json.loads((folder / "config.json").read_text())  # as if the state of another save were there
+        (folder / "config.json").write_text(json.dumps({**meta, "version": "0" * 16}))
+        with pytest.raises(ConfigError, match=r"state\.npz is not the state config\.json was saved with"):
+            load_model(folder)

@@ -6,6 +6,9 @@ The shared contract (config, fit, save/load, batching, the two-tastes known answ
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +17,7 @@ from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.data.schema import validate_events
 from lmrec.diagnostics import ConfigError
-from lmrec.models import create_model
+from lmrec.models import create_model, load_model
 from lmrec.models.ease import EASE
 from lmrec.models.knn import ItemKNN
 from lmrec.models.mf import ALS, BPR
@@ -147,3 +150,15 @@ def test_popularity_counts_and_trending_half_life() -> None:
     # old: 3 events aged 10 days, each weighs 0.25; new: 2 fresh events weigh 1 each
     np.testing.assert_allclose(trending.item_scores[data.items.index(["old", "new"])], [0.75, 2.0])
     assert create_model("popularity", {"weighted": True}).fit(data).recommend(k=1).ids.tolist() == ["new"]
+
+
+def test_a_save_cut_off_between_its_renames_is_refused_on_load(tmp_path: Path) -> None:
+    """The state of one save beside the config of another (a save cut off after renaming its state)
+    is refused with a message, rather than loaded as a model that neither save wrote."""
+    data = two_tastes()
+    first = EASE({"l2": 10.0}).fit(data).save(tmp_path / "model")
+    second = EASE({"l2": 500.0}).fit(data).save(tmp_path / "other")
+    shutil.copy(second / "state.npz", first / "state.npz")
+    with pytest.raises(ConfigError, match=r"state\.npz is not the state config\.json was saved with"):
+        load_model(first)
+    assert sorted(p.name for p in first.iterdir()) == ["config.json", "state.npz"]  # no staged file left
