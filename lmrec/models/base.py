@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
@@ -321,8 +322,16 @@ class Recommender(ABC, Generic[C]):
         if meta["model"] != cls.name:
             raise ConfigError(f"{folder} holds a {meta['model']!r} model, not {cls.name!r}")
         model = cls(meta["config"])
-        with np.load(folder / "state.npz", allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+        state = folder / "state.npz"
+        if not state.is_file():
+            raise ConfigError(f"{folder} is not a whole saved model: state.npz is missing")
+        if not zipfile.is_zipfile(state):  # numpy would take it for a pickle and suggest loading it unsafely
+            raise ConfigError(f"{state} is not an npz archive: the file is damaged or not a saved state")
+        try:
+            with np.load(state, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a damaged archive member
+            raise ConfigError(f"{state} cannot be read: {exc}") from exc
         model.items = Vocabulary(arrays["base.items"].tolist())
         model.users = Vocabulary(arrays["base.users"].tolist())
         model.history = Histories(

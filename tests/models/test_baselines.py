@@ -162,3 +162,24 @@ def test_a_save_cut_off_between_its_renames_is_refused_on_load(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"state\.npz is not the state config\.json was saved with"):
         load_model(first)
     assert sorted(p.name for p in first.iterdir()) == ["config.json", "state.npz"]  # no staged file left
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("remove", r"is not a whole saved model: state\.npz is missing"),
+        ("garbage", r"state\.npz is not an npz archive: the file is damaged"),
+        ("truncate", r"state\.npz is not an npz archive: the file is damaged"),
+    ],
+)
+def test_a_damaged_state_file_is_named_not_unpickled(tmp_path: Path, damage: str, message: str) -> None:
+    folder = EASE().fit(two_tastes()).save(tmp_path / "model")
+    state = folder / "state.npz"
+    if damage == "remove":
+        state.unlink()
+    elif damage == "garbage":
+        state.write_bytes(b"\x80\x04not a zip")  # pickle's opening bytes: numpy would offer to unpickle it
+    else:
+        state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])
+    with pytest.raises(ConfigError, match=message):
+        load_model(folder)
