@@ -266,8 +266,11 @@ class Recommender(ABC, Generic[C]):
         """A content hash of the fitted model, 16 hex digits: its name, config, learned arrays,
         vocabularies and training histories. Equal versions score alike; `save` and `load` keep it."""
         self._check_fitted()
+        return self._version_of(self._arrays())
+
+    def _version_of(self, arrays: dict[str, np.ndarray]) -> str:
+        """`version` from arrays already built by `_arrays` (save builds them once for both)."""
         digest = hashlib.sha256(json.dumps([self.name, self.config.model_dump(mode="json")], sort_keys=True).encode())
-        arrays = self._arrays()
         for key in sorted(arrays):
             value = np.ascontiguousarray(arrays[key])
             digest.update(f"{key}:{value.dtype.str}:{value.shape}".encode())
@@ -295,17 +298,17 @@ class Recommender(ABC, Generic[C]):
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "format": ARTIFACT_FORMAT,
-            "model": self.name,
-            "lmrec_version": __version__,
-            "version": self.version(),
-            "config": self.config.model_dump(mode="json"),
-        }
         state = self._arrays()
         for key, value in state.items():
             if value.dtype == object:
                 raise TypeError(f"{self.name} state {key!r} is an object array; artifacts hold plain arrays only")
+        meta = {
+            "format": ARTIFACT_FORMAT,
+            "model": self.name,
+            "lmrec_version": __version__,
+            "version": self._version_of(state),
+            "config": self.config.model_dump(mode="json"),
+        }
         staged = {name: folder / f".{name}.tmp" for name in ("state.npz", "config.json")}
         with staged["state.npz"].open("wb") as file:  # a file object: np.savez adds no suffix to it
             np.savez(file, allow_pickle=False, **state)  # type: ignore[arg-type]
@@ -340,11 +343,11 @@ class Recommender(ABC, Generic[C]):
         model.item_popularity = model._count_items()
         model._set_state({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
         model.is_fitted = True
-        saved = meta.get("version")  # absent in artifacts written before it was recorded
-        if saved is not None and model.version() != saved:
+        saved, read = meta.get("version"), model._version_of(arrays)  # saved: absent in older artifacts
+        if saved is not None and read != saved:
             raise ConfigError(
                 f"{folder}: state.npz is not the state config.json was saved with (version {saved}, "
-                f"read {model.version()}); a save was cut off: save the model again"
+                f"read {read}); a save was cut off: save the model again"
             )
         return model
 
