@@ -138,12 +138,12 @@ def _entry(result: Any, recommender: Any, fit_seconds: float) -> dict[str, Any]:
 
 def _cold_note(split: Split) -> str | None:
     """What to expect where most test items have no training interaction (None elsewhere)."""
-    new = split.train.item_counts()[split.test[Columns.ItemIdx].to_numpy()] == 0  # (targets,)
-    if not new.mean() >= 0.5:
+    share = float((split.train.item_counts()[split.test[Columns.ItemIdx].to_numpy()] == 0).mean())  # new targets
+    if share < 0.5:
         return None
-    share = "every" if new.all() else f"{new.mean():.0%} of the"
+    how_many = "every" if share == 1.0 else f"{share:.0%} of the"
     return (
-        f"{share} test item of the {split.name} split is new (no training interaction): a model that knows "
+        f"{how_many} test item of the {split.name} split is new (no training interaction): a model that knows "
         "items only from interactions has nothing to rank them by; content, and sasrec with item text, read "
         "their text"
     )

@@ -100,11 +100,12 @@ def simulate_command(
     from lmrec.simulation.report import plot_simulation, simulation_report
     from lmrec.simulation.simulator import DEFAULT_POLICY_CONFIGS, compare_policies, policy_names, simulation_config
 
+    picture = plot if plot is not None else output.with_suffix(".png")
     with errors_as_exit_codes():
         if not policy and not pipeline:
             raise ConfigError("give --policy, --pipeline or both")
         check_writable(output, folder=False)  # fails now, not after the simulation
-        check_writable(plot if plot is not None else output.with_suffix(".png"), folder=False)
+        check_writable(picture, folder=False)
         if log_dir is not None:
             check_writable(log_dir, folder=True)
         names = policy_names(policy) if policy else []
@@ -144,8 +145,6 @@ def simulate_command(
         if declared:
             settings["pipelines"] = [{"file": str(path), "name": name} for name, (path, _) in declared.items()]
         payload = simulation_report(results, world=the_world.describe(), settings=settings, policy_configs=configs)
-    picture = plot if plot is not None else output.with_suffix(".png")
-    with errors_as_exit_codes():
         write_json(output, payload)
         if log_dir is not None:
             _write_logs(log_dir, results)
