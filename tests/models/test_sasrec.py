@@ -622,18 +622,6 @@ def test_a_dataset_with_no_sequence_to_learn_from_is_refused() -> None:
         create_model("sasrec", {"dim": 8, "epochs": 1}).fit(data.with_interactions(firsts))
 
 
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        ({"dim": 64, "heads": 3}, r"heads: must divide dim \(64\) so that each head gets an equal share \(got 3\)"),
-        ({"dim": 4, "heads": 3}, r"dim: Input should be greater than or equal to 8 \(got 4\)"),  # dim's own error
-    ],
-)
-def test_heads_must_divide_the_width_before_any_work(settings: dict[str, int], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        SASRec(settings)
-
-
 def test_output_parts_must_be_among_the_item_parts() -> None:
     with pytest.raises(ConfigError, match="output_parts"):
         SASRec({**SMALL, "item_parts": ["id"], "output_parts": ["text"]}).fit(two_tastes())
