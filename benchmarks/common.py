@@ -7,6 +7,7 @@ import platform
 import re
 import resource
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -92,8 +93,31 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+#: Width the README's prose is wrapped at (tables, pictures and code keep their lines).
+README_WIDTH = 100
+
+
+def wrapped_prose(text: str, width: int = README_WIDTH) -> str:
+    """`text` (Markdown) with each line of prose or list item wrapped at `width`; table rows,
+    pictures, headings, comments and fenced code are left as they are."""
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        kept = fenced or not line.strip() or line.lstrip().startswith(("|", "![", "#", "<!--", "```"))
+        if kept or len(line) <= width:
+            lines.append(line)
+            continue
+        item = re.match(r"\s*(?:[-*]|\d+\.) ", line)
+        indent = " " * (item.end() if item else len(line) - len(line.lstrip()))
+        lines += textwrap.wrap(line, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
 def replace_readme_section(marker: str, text: str) -> None:
-    """Replace the README text between `<!-- marker:start -->` and `<!-- marker:end -->`."""
+    """Replace the README text between `<!-- marker:start -->` and `<!-- marker:end -->`, its prose
+    wrapped (`wrapped_prose`)."""
+    text = wrapped_prose(text)
     readme = README.read_text()
     pattern = re.compile(rf"(<!-- {re.escape(marker)}:start -->\n).*?(<!-- {re.escape(marker)}:end -->)", re.S)
     if not pattern.search(readme):
