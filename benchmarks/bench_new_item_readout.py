@@ -18,7 +18,13 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
 - `text: mean cosine to the history`, `text: highest cosine to a history item`: nothing fitted,
   the language model's full item vectors (not the agent's reduced ones) read against every item in
   the user's history, as a content model would, or for the one history item most like the new one
-  (a sequel to a game the user has).
+  (a sequel to a game the user has);
+- `clickers' histories`: an EASE fold-in, the form of the world's own truth. EASE's column of an
+  item it never saw is the ridge regression of its users on the history's items, P⁻¹ Σ_c h_c with
+  P = XᵀX + λI of the history, so the new item scores h_u · P⁻¹ Σ_c y_c h_c for user u: every fit
+  user c weighted by their exact attraction y_c, or, as clicks would give, by the clicks drawn from
+  `EXPOSURES` impressions of each new item to fit users drawn uniformly, at one examination
+  probability (0.1 is a bottom slot's).
 
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
@@ -28,6 +34,7 @@ Writes benchmarks/results/new_item_readout_<dataset>.json.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
 
@@ -43,6 +50,9 @@ from lmrec.simulation.worlds import SemiSyntheticWorld
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
 RIDGE = 1e-3
+#: Impressions of each new item and the examination probability of their slot, for the fold-in read
+#: from clicks.
+EXPOSURES = ((300, 0.1), (1_000, 0.3))
 
 
 def main() -> None:
@@ -84,6 +94,9 @@ def main() -> None:
             "new_items": len(new),
             "users": {"fit": args.users, "read": args.users},
             "true_attraction_of_top_new_item": results,
+            "expected_clicks_per_new_item": {
+                f"{n} impressions at examination {e}": round(n * e * float(fit_truth.mean()), 3) for n, e in EXPOSURES
+            },
         },
     )
 
@@ -150,6 +163,37 @@ def _text_similarity(highest: bool) -> Callable[..., np.ndarray]:
     return readout
 
 
+@functools.cache
+def _folded_histories(agent: Agent) -> np.ndarray:
+    """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
+    history's regularised Gram matrix, with the agent's EASE penalty (one dense inverse)."""
+    matrix = agent.world.history.matrix(binary=True)  # (users, I)
+    gram = np.asarray((matrix.T @ matrix).todense(), dtype=np.float64)  # (I, I)
+    gram[np.diag_indices(len(gram))] += agent.config.ranker_config.get("l2", 200.0)
+    precision = np.linalg.inv(gram)
+    return np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
+
+
+def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable[..., np.ndarray]:
+    def readout(
+        agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
+    ) -> np.ndarray:
+        weights = y  # (B, P)
+        if exposures is not None:
+            rng = np.random.default_rng([exposures, round(examination * 1000)])
+            shown = np.stack(
+                [np.bincount(rng.integers(len(fit_users), size=exposures), minlength=len(fit_users)) for _ in new],
+                axis=1,
+            )  # (B, P) impressions of each new item per fit user
+            weights = rng.binomial(shown, np.clip(y * examination, 0.0, 1.0)).astype(np.float64)
+        history = agent.world.history.matrix(binary=True)[agent.world.user_rows[read_users]]  # (B', I)
+        kernel = np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B', B)
+        ties = 1e-12 * np.random.default_rng(1).random((len(read_users), len(new)))  # items no click reached
+        return kernel @ weights + ties  # (B', P)
+
+    return readout
+
+
 #: A readout: (agent, new items (P,), fit users (B,), their exact attraction of the new items (B, P),
 #: read users (B',)) -> scores (B', P).
 READOUTS: dict[str, Callable[..., np.ndarray]] = {
@@ -160,6 +204,8 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "own offset + taste": _own_taste,
     "text: mean cosine to the history": _text_similarity(highest=False),
     "text: highest cosine to a history item": _text_similarity(highest=True),
+    "clickers' histories (EASE fold-in), exact attraction": _fold_in(),
+    **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
 }
 
 
