@@ -83,8 +83,9 @@ def main() -> None:
     results["the user's best new item (reference)"] = float(attraction[:, new].max(axis=1).mean())
     tenth = agent.static[read_users][:, 9]
     results["the user's 10th known item by base rank (reference)"] = float(attraction[rows, tenth].mean())
+    width = max(map(len, results))
     for name, value in results.items():
-        print(f"  {name:<55} {value:.4f}")
+        print(f"  {name:<{width}} {value:.4f}")
     write_results(
         f"new_item_readout_{args.dataset}",
         {
