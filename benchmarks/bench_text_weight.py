@@ -30,19 +30,22 @@ import math
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from bench_cold_start import AmongItems, compared_models
 from common import shared_data, write_results
 
 from lmrec.cli.common import parse_settings
+from lmrec.data.dataset import Dataset
 from lmrec.data.ingest import load_dataset
-from lmrec.data.splits import held_out_items, leave_last_out
+from lmrec.data.splits import Split, held_out_items, leave_last_out
 from lmrec.evaluation.protocol import EvaluationConfig, evaluate
 from lmrec.models import create_model
 from lmrec.models.base import Recommender
 from lmrec.models.sequential.trainer import TEXT_WEIGHT_SCALES
+
+T = TypeVar("T")
 
 #: Shifts of the stand-in new items' scores (the model's score units) measured at the chosen γ.
 OFFSETS = (-0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
@@ -65,9 +68,7 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     data, _ = load_dataset(path)
-    cold = held_out_items(data, share=0.1, seed=args.seed)  # only its training side is used
-    new = held_out_items(cold.train, share=0.1, seed=args.seed + 1)  # next item: a stand-in new item
-    known = leave_last_out(new.train)  # next item: a known item; trained on what is left
+    cold, new, known = development_split(data, args.seed)
     users = {"new": new.n_test_users, "known": known.n_test_users}
     print(f"users whose next item is new: {users['new']:,}; known: {users['known']:,}", flush=True)
     config = EvaluationConfig(n_bootstrap=0)
@@ -114,9 +115,18 @@ def main() -> None:
     )
 
 
-def at_text_weight_multiples(
-    fused: Recommender[Any], measured: Callable[[Recommender[Any]], dict[str, float]]
-) -> dict[float, dict[str, float]]:
+def development_split(data: Dataset, seed: int) -> tuple[Split, Split, Split]:
+    """The cold-start benchmark's split of `data` (10% of the items held out, `seed`) and, on its
+    training side alone, a second 10% of the items held out as stand-in new items (seed + 1): the
+    users whose next item is a stand-in (`new`), and each user's last known item (`known`), whose
+    training side is what a model is fitted on. Returns (cold, new, known)."""
+    cold = held_out_items(data, share=0.1, seed=seed)  # only its training side is used
+    new = held_out_items(cold.train, share=0.1, seed=seed + 1)  # next item: a stand-in new item
+    known = leave_last_out(new.train)  # next item: a known item; trained on what is left
+    return cold, new, known
+
+
+def at_text_weight_multiples(fused: Recommender[Any], measured: Callable[[Recommender[Any]], T]) -> dict[float, T]:
     """`measured` of the fused model with its text weight γ set to each multiple of the chosen one
     that the model chose among (`TEXT_WEIGHT_SCALES`); the chosen γ is put back afterwards."""
     network = fused.network  # type: ignore[attr-defined]
