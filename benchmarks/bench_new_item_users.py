@@ -8,9 +8,9 @@ stand-in, and NDCG@10 of the content model and of SASRec fused with the stand-in
 each of `OFFSETS`, on the users whose next item is new, known, and pooled in their natural
 proportion. If the users of long-tail histories went to new items far more often, and wanted them
 lifted where the rest do not, a shift per user could win pooled where one shift for all does not
-(`bench_text_weight.py` finds the best single shift over all users negative). The last row,
-each fifth at its own best offset, is that idea's upper bound: it is chosen on the very users it is
-measured on. The same per fifth for the text weight γ at multiples of the one the model chose
+(`bench_text_weight.py` finds the best single shift over all users negative). Each fifth at its
+own best offset (`pooled_at_each_fifths_best_offset`) is that idea's upper bound: it is chosen on
+the very users it is measured on. The same per fifth for the text weight γ at multiples of the one the model chose
 (`TEXT_WEIGHT_SCALES`), with one multiple per fifth chosen as the model's validation could choose
 it, on the users whose next item is known.
 
