@@ -8,11 +8,11 @@ stand-in, and NDCG@10 of the content model and of SASRec fused with the stand-in
 each of `OFFSETS`, on the users whose next item is new, known, and pooled in their natural
 proportion. If the users of long-tail histories went to new items far more often, and wanted them
 lifted where the rest do not, a shift per user could win pooled where one shift for all does not
-(`bench_text_weight.py` finds the best single shift over all users negative). Each fifth at its
-own best offset (`pooled_at_each_fifths_best_offset`) is that idea's upper bound: it is chosen on
-the very users it is measured on. The same per fifth for the text weight γ at multiples of the one the model chose
-(`TEXT_WEIGHT_SCALES`), with one multiple per fifth chosen as the model's validation could choose
-it, on the users whose next item is known.
+(`bench_text_weight.py` finds the best single shift over all users negative). Each fifth at its own
+best offset (`pooled_at_each_fifths_best_offset`) is that idea's upper bound: it is chosen on the
+very users it is measured on. The same per fifth for the text weight γ at multiples of the one the
+model chose (`TEXT_WEIGHT_SCALES`), with one multiple per fifth chosen as the model's validation
+could choose it, on the users whose next item is known.
 
     python benchmarks/bench_new_item_users.py [--minutes 20] [--seed 0]
 
@@ -60,7 +60,8 @@ def main() -> None:
     edges = np.quantile(np.concatenate(list(popularity.values())), np.arange(1, FIFTHS) / FIFTHS)
     fifth = {kind: np.digitize(values, edges) for kind, values in popularity.items()}  # 0 = least popular
     sizes = {kind: np.bincount(f, minlength=FIFTHS) for kind, f in fifth.items()}
-    share_new = (sizes["new"] / (sizes["new"] + sizes["known"])).tolist()
+    sizes["pooled"] = sizes["new"] + sizes["known"]
+    share_new = (sizes["new"] / sizes["pooled"]).tolist()
     print(f"share of users whose next item is new, least to most popular history: {share_new}", flush=True)
     config = EvaluationConfig(n_bootstrap=0)
     splits = {"new": new, "known": known}
@@ -91,20 +92,23 @@ def main() -> None:
         print(f"fused {offset:+g}: {[round(r['pooled'], 4) for r in at_offset[offset]]}", flush=True)
     at_multiple = at_text_weight_multiples(fused, lambda model: by_fifth(model, 0.0))
     best = [max(OFFSETS, key=lambda o: at_offset[o][f]["pooled"]) for f in range(FIFTHS)]
-    users = [int(sizes["new"][f] + sizes["known"][f]) for f in range(FIFTHS)]
     # γ per fifth as the model's validation could choose it: on the users whose next item is known
     chosen = [max(at_multiple, key=lambda m: at_multiple[m][f]["known"]) for f in range(FIFTHS)]
 
     def pooled(table: dict[float, list[dict[str, float]]], choice: list[float], kind: str = "pooled") -> float:
-        weights = users if kind == "pooled" else [int(sizes[kind][f]) for f in range(FIFTHS)]
-        return sum(table[c][f][kind] * weights[f] for f, c in enumerate(choice)) / sum(weights)
+        weights = sizes[kind]
+        return float(sum(table[c][f][kind] * weights[f] for f, c in enumerate(choice)) / weights.sum())
 
     write_results(
         "new_item_users",
         {
             "dataset": "amazon-games",
             "split": {"held_out_share": 0.1, "seed": args.seed, "stand_in_seed": args.seed + 1},
-            "fifths_by_history_popularity": {"edges": edges.tolist(), "users": users, "share_next_item_new": share_new},
+            "fifths_by_history_popularity": {
+                "edges": edges.tolist(),
+                "users": sizes["pooled"].tolist(),
+                "share_next_item_new": share_new,
+            },
             "content": content,
             "sasrec_fused": {
                 "fit_seconds": round(seconds, 1),
@@ -127,10 +131,10 @@ def main() -> None:
 
 def history_popularity(histories: Histories, counts: np.ndarray) -> np.ndarray:
     """The mean log(1 + training interactions) of each user's history items, shape (B,)."""
-    weights = np.log1p(counts.astype(np.float64))[histories.items]  # (nnz,)
-    lengths = np.diff(histories.indptr)
-    sums = np.add.reduceat(weights, histories.indptr[:-1]) if len(weights) else np.zeros(len(lengths))
-    return np.where(lengths > 0, sums / np.maximum(lengths, 1), 0.0)
+    lengths = histories.lengths()  # (B,)
+    rows = np.repeat(np.arange(len(lengths)), lengths)  # (nnz,) the row of each history item
+    sums = np.bincount(rows, np.log1p(counts.astype(np.float64))[histories.items], minlength=len(lengths))
+    return sums / np.maximum(lengths, 1)  # an empty history counts 0
 
 
 if __name__ == "__main__":
