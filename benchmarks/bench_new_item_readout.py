@@ -45,6 +45,7 @@ from common import shared_data, write_results
 from lmrec.data.ingest import load_dataset
 from lmrec.encoders import embed_texts
 from lmrec.models import create_model
+from lmrec.models.ease import gram_precision
 from lmrec.simulation.agents import Agent
 from lmrec.simulation.worlds import SemiSyntheticWorld
 
@@ -169,9 +170,7 @@ def _folded_histories(agent: Agent) -> np.ndarray:
     """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
     history's regularised Gram matrix, with the agent's EASE penalty (one dense inverse)."""
     matrix = agent.world.history.matrix(binary=True)  # (users, I)
-    gram = np.asarray((matrix.T @ matrix).todense(), dtype=np.float64)  # (I, I)
-    gram[np.diag_indices(len(gram))] += agent.config.ranker_config.get("l2", 200.0)
-    precision = np.linalg.inv(gram)
+    precision = gram_precision(matrix, agent.config.ranker_config.get("l2", 200.0))  # (I, I)
     return np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
 
 

@@ -12,6 +12,7 @@ import logging
 import time
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import Field
 
 from lmrec.data.dataset import Dataset, Histories
@@ -19,6 +20,14 @@ from lmrec.diagnostics import ConfigError
 from lmrec.models.base import ModelConfig, Recommender, linear_occlusion
 
 log = logging.getLogger(__name__)
+
+
+def gram_precision(matrix: sp.spmatrix, l2: float) -> np.ndarray:
+    """P = (XᵀX + λI)⁻¹ of a sparse (U, I) matrix X, dense (I, I) float64. P⁻¹ Σ_u x_u over the
+    users of an item EASE never saw is that item's EASE column (its ridge regression on the items)."""
+    gram = np.asarray((matrix.T @ matrix).todense(), dtype=np.float64)  # (I, I)
+    gram[np.diag_indices(len(gram))] += l2
+    return np.linalg.inv(gram)
 
 
 class EASEConfig(ModelConfig):
@@ -52,10 +61,7 @@ class EASE(Recommender[EASEConfig]):
                 f"max_items is {self.config.max_items}; raise it if the memory is there, or use itemknn or als"
             )
         started = time.perf_counter()
-        matrix = data.matrix(binary=True)  # (U, I) sparse
-        gram = np.asarray((matrix.T @ matrix).todense(), dtype=np.float64)  # (I, I)
-        gram[np.diag_indices(n_items)] += self.config.l2
-        precision = np.linalg.inv(gram)  # (I, I)
+        precision = gram_precision(data.matrix(binary=True), self.config.l2)  # (I, I)
         weights = precision / -np.diag(precision)[None, :]  # B = -P / diag(P), column-wise
         weights[np.diag_indices(n_items)] = 0.0
         self.weights = weights.astype(np.float32)
