@@ -434,7 +434,8 @@ class ColdBudgetConfig(PolicyConfig):
     """At most this many slots of a list go to cold items drawn by the budget."""
 
     slots: tuple[int, ...] = (2,)
-    """Slot positions (0-based) that may hold a budget pick, tried in increasing order."""
+    """Slot positions that may hold a budget pick, tried in increasing order: 0-based from the top,
+    or negative to count from the bottom of the list (-1: its last slot, whatever its length)."""
 
     rate: float = Field(default=0.2, ge=0.0, le=1.0)
     """Probability that each reserved slot, independently, holds a cold item (within the budget)."""
@@ -455,8 +456,8 @@ class ColdBudgetConfig(PolicyConfig):
     @field_validator("slots")
     @classmethod
     def _sorted_slots(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(s < 0 for s in value) or len(set(value)) != len(value):
-            raise ValueError("slots must be distinct positions >= 0")
+        if len(set(value)) != len(value):
+            raise ValueError("slots must be distinct positions")
         return tuple(sorted(value))
 
     @field_validator("inner")
@@ -480,8 +481,8 @@ class ColdBudget(Policy[ColdBudgetConfig]):
     """Reserves up to `budget` slots, at the configured positions, for cold items.
 
     Construction, with m slots, warm candidates W (cold False or no `cold` column) and cold ones K:
-    1. each reserved position s < m is flagged with probability `rate`, in increasing order, while
-       fewer than min(budget, |K|) are flagged;
+    1. each reserved position s < m (m + s for a negative s) is flagged with probability `rate`, in
+       increasing order of position, while fewer than min(budget, |K|) are flagged;
     2. the inner policy orders W into a list of min(m, |W|) items, independently of step 1;
     3. unflagged slots take the inner list in order (its last items are pushed out by flagged
        slots); flagged slots, and unflagged ones left once the inner list runs out (when |W| < m),
@@ -528,7 +529,7 @@ class ColdBudget(Policy[ColdBudgetConfig]):
         if self.config.pick == "ucb" and len(frozen):
             frozen = frozen[np.argsort(-index[frozen], kind="stable")]
         rates = np.zeros(m)
-        rates[[s for s in self.config.slots if s < m]] = self.config.rate
+        rates[[s for s in self.config.slots if -m <= s < m]] = self.config.rate  # a negative s counts from the end
         return warm, frozen, rates, min(self.config.budget, len(frozen))
 
     def _probabilities(self, c: Candidates, m: int) -> np.ndarray:

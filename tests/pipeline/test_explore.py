@@ -329,6 +329,21 @@ def test_cold_budget_uses_its_slots_and_fills_up_with_cold_items() -> None:
     np.testing.assert_allclose(shown.column(PROPENSITY), [1.0, 1 / 3, 1 / 3])
 
 
+def test_cold_budget_negative_slots_count_from_the_bottom_of_any_list() -> None:
+    """Slots -2 and -1 are the last two of a list of any length: 8 and 9 of 10, 3 and 4 of 5."""
+    scores = [0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3]
+    cold = np.arange(len(scores)) % 4 == 1
+    candidates = make_candidates(scores, cold=cold)
+    config = {"budget": 2, "rate": 0.6, "pick": "ucb"}
+    bottom = create_policy("cold_budget", {**config, "slots": [-2, -1]})
+    for m, slots in ((10, [8, 9]), (5, [3, 4])):
+        fixed = create_policy("cold_budget", {**config, "slots": slots})
+        np.testing.assert_allclose(bottom.slot_probabilities(candidates, m), fixed.slot_probabilities(candidates, m))
+    assert not bottom.select(candidates, 5, np.random.default_rng(0)).column(COLD)[:3].any()
+    above_the_top = create_policy("cold_budget", {**config, "slots": [-6]}).slot_probabilities(candidates, 5)
+    assert above_the_top[cold].sum() == 0  # a slot above the top of a 5-item list is never used
+
+
 def test_frequencies_match_on_a_larger_list() -> None:
     rng = np.random.default_rng(5)
     candidates = make_candidates(rng.normal(size=40), rng.uniform(0, 0.5, size=40), rng.random(40) < 0.2)
@@ -414,7 +429,6 @@ BAD_INPUTS: list[tuple[str, Callable[[], Any], type[Exception], str]] = [
     ("negative beta", lambda: create_policy("ucb", {"beta": -0.5}), ConfigError, "beta"),
     ("rate above 1", lambda: create_policy("cold_budget", {"rate": 2}), ConfigError, "rate"),
     ("repeated slot", lambda: create_policy("cold_budget", {"slots": [1, 1]}), ConfigError, "distinct positions"),
-    ("negative slot", lambda: create_policy("cold_budget", {"slots": [-1]}), ConfigError, "distinct positions"),
     ("negative budget", lambda: create_policy("cold_budget", {"budget": -1}), ConfigError, "budget"),
     ("nested budget", lambda: create_policy("cold_budget", {"inner": "cold_budget"}), ConfigError, "inner"),
     (
