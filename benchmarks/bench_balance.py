@@ -25,6 +25,11 @@ greedy is about the most that exploring new items could earn this recommender.
     python benchmarks/bench_balance.py --tune --policies ucb   # retune one policy, keeping the others' runs
     python benchmarks/bench_balance.py            # the reported runs on the test seeds, with the tuned settings
     python benchmarks/bench_balance.py --datasets ml-1m --rounds 500000 --label 500k   # a longer horizon, same settings
+    python benchmarks/bench_balance.py --tune --datasets shop; python benchmarks/bench_balance.py --datasets shop
+
+`shop` is the synthetic shop's world (`lmrec.simulation.worlds.ShopWorld`, no data files needed):
+the products launched after the history's cut arrive during the horizon; it is tuned and reported
+like the others, and its tuned settings are `lmrec simulate`'s defaults (`DEFAULT_POLICY_CONFIGS`).
 
 `--tune` writes benchmarks/results/balance_tuning.json; the default run reads it (falling back to
 `DEFAULT_POLICY_CONFIGS`; refusing a tuning made in other world settings) and writes
@@ -51,9 +56,11 @@ from lmrec.models import create_model
 from lmrec.simulation.agents import Agent
 from lmrec.simulation.report import compare_with, plot_simulation, policy_metrics
 from lmrec.simulation.simulator import BUILT_IN_POLICIES, DEFAULT_POLICY_CONFIGS, simulate
-from lmrec.simulation.worlds import SemiSyntheticWorld
+from lmrec.simulation.worlds import SemiSyntheticWorld, ShopWorld, World
 
 DATASETS = ("ml-1m", "amazon-games")
+#: The synthetic shop's world, run by `--datasets shop` beside (not instead of) the data worlds.
+SHOP = "shop"
 TUNING_SEEDS = (100, 101)
 TEST_SEEDS = (1, 2, 3)
 TRUTH = {"l2": 200.0}
@@ -85,7 +92,7 @@ TARGETS = {"clicks_lift": 0.10, "times_sooner_to_reach": 5.0, "worst_window_ctr_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=[*DATASETS, SHOP])
     parser.add_argument("--rounds", type=int, default=100_000, help="Requests (impressions) per run.")
     parser.add_argument(
         "--seeds", type=int, nargs="+", help="Seeds (default: the test seeds, or with --tune the tuning seeds)."
@@ -110,13 +117,10 @@ def main() -> None:
         raise SystemExit(f"seeds {sorted(overlap)} are {'test' if args.tune else 'tuning'} seeds; choose others")
     tuned = {} if args.tune else load_tuning(tuned_path)
     for name in args.datasets:
-        path = shared_data(name)
-        if path is None:
+        source = world_source(name)
+        if source is None:
             continue
-        dataset, _ = load_dataset(path)
-        started = time.perf_counter()
-        truth = create_model("ease", TRUTH).fit(dataset)
-        print(f"{name}: {dataset}; truth fitted in {time.perf_counter() - started:.0f}s", flush=True)
+        dataset, truth = source
         if args.tune:
             earlier = _earlier_tuning(tuned_path, name, args.rounds, seeds) if args.policies else {}
             stale = sorted(set(GRID) - set(args.policies or GRID) - set(earlier))
@@ -137,11 +141,11 @@ def _merge(path: Path, header: dict[str, Any], name: str, entry: dict[str, Any])
     when they were made with the same header and world settings; returns the whole payload."""
     old = json.loads(path.read_text()) if path.is_file() else {}
     datasets = {
-        k: v for k, v in old.get("datasets", {}).items() if k != name and v.get("world_settings") == WORLDS.get(k)
+        k: v for k, v in old.get("datasets", {}).items() if k != name and v.get("world_settings") == world_settings(k)
     }
     if any(old.get(k) != v for k, v in header.items()):
         datasets = {}
-    datasets[name] = {"world_settings": WORLDS[name], **entry}
+    datasets[name] = {"world_settings": world_settings(name), **entry}
     payload = {**header, "datasets": dict(sorted(datasets.items()))}
     write_results(path.stem, payload)
     return payload
@@ -152,7 +156,8 @@ def _earlier_tuning(path: Path, name: str, rounds: int, seeds: list[int]) -> dic
     and, for each policy, the grid it has now."""
     old = json.loads(path.read_text()) if path.is_file() else {}
     entry = old.get("datasets", {}).get(name)
-    if not entry or old.get("rounds") != rounds or entry["seeds"] != seeds or entry["world_settings"] != WORLDS[name]:
+    same = entry and old.get("rounds") == rounds and entry["seeds"] == seeds
+    if not same or entry["world_settings"] != world_settings(name):
         raise SystemExit(f"{path}: no tuning of {name} with {rounds} rounds on seeds {seeds}; tune every policy")
     grid = entry.get("grid", old.get("grid", {}))
     return {p: entry["runs"][p] for p in GRID if grid.get(p) == GRID[p]}
@@ -164,15 +169,38 @@ def load_tuning(path: Path) -> dict[str, Any]:
         return {}
     chosen: dict[str, Any] = {}
     for name, entry in json.loads(path.read_text()).get("datasets", {}).items():
-        if entry.get("world_settings") != WORLDS.get(name):
+        if entry.get("world_settings") != world_settings(name):
             raise SystemExit(f"{path}: {name} was tuned in world settings {entry.get('world_settings')}; rerun --tune")
         chosen[name] = {**entry["chosen"], "tuned_on": entry["seeds"]}
     return chosen
 
 
-def build(name: str, dataset: Any, truth: Any, seed: int, rounds: int) -> tuple[SemiSyntheticWorld, Agent, float]:
+def world_settings(name: str) -> dict[str, Any]:
+    """`name`'s world settings as the result files record them ({}: the shop's defaults)."""
+    return WORLDS.get(name, {})
+
+
+def world_source(name: str) -> tuple[Any, Any] | None:
+    """The dataset and the truth model fitted on it that `build` makes `name`'s worlds from; (None,
+    None) for the shop, which generates its own; None when the dataset is absent."""
+    if name == SHOP:
+        return None, None
+    path = shared_data(name)
+    if path is None:
+        return None
+    dataset, _ = load_dataset(path)
     started = time.perf_counter()
-    world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": rounds, "seed": seed}, truth=truth)
+    truth = create_model("ease", TRUTH).fit(dataset)
+    print(f"{name}: {dataset}; truth fitted in {time.perf_counter() - started:.0f}s", flush=True)
+    return dataset, truth
+
+
+def build(name: str, dataset: Any, truth: Any, seed: int, rounds: int) -> tuple[World, Agent, float]:
+    started = time.perf_counter()
+    if name == SHOP:
+        world: World = ShopWorld.build({"horizon": rounds, "seed": seed})
+    else:
+        world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": rounds, "seed": seed}, truth=truth)
     agent = Agent({**AGENT, "seed": seed}).fit(world)
     return world, agent, time.perf_counter() - started
 
@@ -244,10 +272,11 @@ def run_seed(
     for policy, v in versus.items():
         v["meets"] = {k: _meets(v, k) for k in TARGETS}
         print(f"  {name} seed {seed} {policy}: {_targets_line(v)}", flush=True)
-    counts = dataset.item_counts()
+    # the held-back items' share of the dataset's interactions (the shop's launches have none before the cut)
+    share = None if dataset is None else dataset.item_counts()[world.new_items].sum() / dataset.n_interactions
     out = {
         "world": world.describe(),
-        "new_item_interaction_share": round(float(counts[world.new_items].sum() / counts.sum()), 3),
+        "new_item_interaction_share": None if share is None else round(float(share), 3),
         "agent": agent.config.model_dump(mode="json"),
         "build_seconds": round(build_seconds, 1),
         "peak_rss_mib": round(peak_rss_mib()),
@@ -278,10 +307,16 @@ def table(payload: dict[str, Any]) -> str:
         seeds = entry["seeds"]
         first = next(iter(seeds.values()))
         world = first["world"]
+        share = first.get("new_item_interaction_share")
+        carried = (
+            "products launched after the history's cut"
+            if share is None
+            else f"they carry {share:.0%} of the dataset's interactions"
+        )
         lines += [
             f"**{name}**: {world['users']:,} users, {world['items']:,} items of which {world['new_items']:,} arrive "
-            f"during the horizon (they carry {first['new_item_interaction_share']:.0%} of the dataset's "
-            f"interactions), {payload['rounds']:,} requests of 10 items; test seeds {', '.join(seeds)}, settings "
+            f"during the horizon ({carried}), {payload['rounds']:,} requests of 10 items; test seeds "
+            f"{', '.join(seeds)}, settings "
             f"{_tuned_on(entry)}. Each cell lists the seeds in order. Expected clicks are the true click "
             "probabilities of the lists shown (the targets read the clicks).",
             "",
