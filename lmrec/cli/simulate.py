@@ -78,6 +78,9 @@ def simulate_command(
     `policies` -> name -> metrics (cumulative_reward, regret, ctr, ctr_windows, coverage,
     new_items, diversity, ...) and `vs_greedy` -> name -> lift and ratios against greedy.
 
+    Each policy's settings default to those tuned for the shop's world over 100,000 requests
+    (benchmarks/bench_balance.py); --set POLICY.key=value changes one.
+
     --pipeline runs a whole declared pipeline (the object `lmrec recommend --pipeline` runs) beside
     them, on the same users and random numbers, under the name `pipeline-POLICY` (`pipeline-FILE`,
     the file's name without its suffix, where two pipelines have the same policy): its model is
@@ -87,7 +90,7 @@ def simulate_command(
 
     Examples:
 
-      lmrec simulate --world shop --policy greedy --policy thompson --rounds 20000 --output sim.json
+      lmrec simulate --world shop --policy greedy --policy cold_budget --output sim.json
 
       lmrec simulate --data ../shared/data/ml-1m --policy all --rounds 100000 --seed 0 --output ml1m.json
 

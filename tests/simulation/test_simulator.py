@@ -130,8 +130,10 @@ def test_exploration_reaches_new_items_sooner(runs: dict[str, SimulationResult])
 
 
 def test_the_impression_log_holds_exact_propensities(world: SemiSyntheticWorld, agent: Agent) -> None:
+    # the default cold budget aims its slots (pick="ucb", rate 1) and so draws nothing at random: a coin per slot here
+    drawn = {"cold_budget": {"slots": [2], "rate": 0.5}}
     for name in ("greedy", "epsilon", "cold_budget", "random"):
-        result = simulate(world, agent, name, None, {**SIM, "rounds": 600, "log": True})
+        result = simulate(world, agent, name, drawn.get(name), {**SIM, "rounds": 600, "log": True})
         log = result.log
         assert log is not None and len(log) == result.shown.sum()
         assert log.reward.sum() == result.clicks.sum()
