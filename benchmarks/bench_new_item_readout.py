@@ -28,6 +28,9 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
 
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
+`--dataset shop` reads the synthetic shop's world (its new items are the products nobody had bought
+by the history's cut, and those launched after it).
+
 Writes benchmarks/results/new_item_readout_<dataset>.json.
 """
 
@@ -39,15 +42,12 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from bench_balance import AGENT, TRUTH, WORLDS
-from common import shared_data, write_results
+from bench_balance import AGENT, SHOP, WORLDS, build, world_settings, world_source
+from common import write_results
 
-from lmrec.data.ingest import load_dataset
 from lmrec.encoders import embed_texts
-from lmrec.models import create_model
 from lmrec.models.ease import gram_precision
 from lmrec.simulation.agents import Agent
-from lmrec.simulation.worlds import SemiSyntheticWorld
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
 RIDGE = 1e-3
@@ -58,18 +58,15 @@ EXPOSURES = ((300, 0.1), (1_000, 0.3))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default="amazon-games", choices=sorted(WORLDS))
+    parser.add_argument("--dataset", default="amazon-games", choices=[*sorted(WORLDS), SHOP])
     parser.add_argument("--seed", type=int, default=100, help="World seed (bench_balance tunes on 100, 101).")
     parser.add_argument("--users", type=int, default=800, help="Users to fit on, and as many again to read on.")
     args = parser.parse_args()
-    path = shared_data(args.dataset)
-    if path is None:
-        return
     started = time.perf_counter()
-    data, _ = load_dataset(path)
-    truth = create_model("ease", TRUTH).fit(data)
-    world = SemiSyntheticWorld.build(data, {**WORLDS[args.dataset], "horizon": 100_000, "seed": args.seed}, truth=truth)
-    agent = Agent({**AGENT, "seed": args.seed}).fit(world)
+    source = world_source(args.dataset)
+    if source is None:
+        return
+    world, agent, _ = build(args.dataset, *source, args.seed, 100_000)
     print(f"{args.dataset}: world and agent built in {time.perf_counter() - started:.0f}s", flush=True)
 
     users = np.random.default_rng(args.seed).choice(world.n_users, 2 * args.users, replace=False)
@@ -91,7 +88,7 @@ def main() -> None:
         f"new_item_readout_{args.dataset}",
         {
             "dataset": args.dataset,
-            "world": {**WORLDS[args.dataset], "seed": args.seed},
+            "world": {**world_settings(args.dataset), "seed": args.seed},
             "agent": {**AGENT, "seed": args.seed},
             "new_items": len(new),
             "users": {"fit": args.users, "read": args.users},
