@@ -2,12 +2,12 @@
 
 The agent's head (`lmrec.simulation.agents.HybridHead`) gives every new item its own offset δ_i with
 prior N(0, `offset_prior_std`²), in attraction units (0.05 by default). The shop world launches a few
-hits, products that attract most users far more than the usual new product (a mean attraction of 0.4
-to 0.7 where the median is 0.05), and its exploring policies gain nothing although `new_oracle` gains
-about +60% there. This probe runs the exploring policies of `bench_balance.py` (its grid's settings)
-at three widths of that prior, side by side with greedy on the same users and random numbers:
-in the shop world, and in the semi-synthetic worlds on a tuning seed of `bench_balance.py` (never a
-test seed), so the width that helps one world can be checked against the others.
+hits, products that attract most users far more than the usual new product (a mean attraction of 0.3
+to 0.7 where the median is 0.05), which so narrow a prior shrinks to almost nothing until they have
+had many impressions. This probe runs the exploring policies of `bench_balance.py` (its grid's
+settings) at three widths of that prior, side by side with greedy on the same users and random
+numbers: in the shop world, and in the semi-synthetic worlds on a tuning seed of `bench_balance.py`
+(never a test seed), so the width that helps one world can be checked against the others.
 
     python benchmarks/bench_new_item_prior.py                          # the shop, seeds 0, 1, 2
     python benchmarks/bench_new_item_prior.py --world amazon-games     # tuning seed 100
