@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from lmrec.data.splits import Split
+    from lmrec.data.synthetic import ShopConfig
     from lmrec.evaluation.protocol import EvaluationResult
 
 DEMO_MODELS = ("popularity", "itemknn", "ease", "als", "bpr", "content", "sasrec")
@@ -35,8 +36,13 @@ def demo_command(
     models: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="Models to compare (repeatable); default all baselines.")
     ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(min=0, help="Requests to simulate in the shop's world, greedy against the cold budget (0: skip)."),
+    ] = 100_000,
 ) -> None:
-    """Generate the synthetic shop, import it, train and evaluate every model, save the best.
+    """Generate the synthetic shop, import it, train and evaluate every model, save the best, and
+    simulate whether exploring its new products pays.
 
     Examples:
 
@@ -104,6 +110,37 @@ def demo_command(
         console.print(f"[bold]5. model[/] {best.model} retrained on all data -> {model_dir}")
         how = f"--explain-by {method}" if method != final.explain_methods[0] else "--explain"
         console.print(f"   try: lmrec recommend {model_dir} --user {dataset.users.ids[0]} --store {db_path} {how}")
+        if rounds:
+            _simulate_balance(folder / "simulation", shop_config, rounds, seed)
+
+
+def _simulate_balance(folder: Path, shop: ShopConfig, rounds: int, seed: int) -> None:
+    """Greedy, the cold budget and `new_oracle` side by side in the shop's world, which holds back the
+    products launched after the first half of its events and knows every user's true click
+    probabilities; the report goes to `folder` as JSON and PNG."""
+    from lmrec.cli.simulate import print_simulation_table
+    from lmrec.simulation.agents import Agent
+    from lmrec.simulation.report import plot_simulation, simulation_report
+    from lmrec.simulation.simulator import DEFAULT_POLICY_CONFIGS, compare_policies
+    from lmrec.simulation.worlds import ShopWorld, ShopWorldConfig
+
+    configs = {name: DEFAULT_POLICY_CONFIGS.get(name, {}) for name in ("greedy", "cold_budget", "new_oracle")}
+    sim = {"rounds": rounds, "seed": seed}
+    with errors.status(f"simulating {rounds:,} requests in the shop's world"):
+        world = ShopWorld.build(ShopWorldConfig(shop=shop, horizon=rounds, seed=seed))
+        agent = Agent({"seed": seed}).fit(world)
+        results = compare_policies(world, agent, configs, sim)
+    settings = {"simulation": sim, "agent": agent.config.model_dump(mode="json")}
+    payload = simulation_report(results, world=world.describe(), settings=settings, policy_configs=configs)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / "simulation.json", payload)
+    plot_simulation(payload, folder / "simulation.png", title=f"synthetic shop: {rounds:,} requests, seed {seed}")
+    lift = payload["vs_greedy"]["cold_budget"]["clicks_lift"]
+    console.print(
+        f"[bold]6. balance[/] {rounds:,} simulated requests; the cold budget, which explores new products, "
+        f"against greedy: {lift:+.1%} clicks -> {folder}"
+    )
+    print_simulation_table(payload)
 
 
 def _train_and_evaluate(name: str, split: Split, item_vectors: np.ndarray) -> EvaluationResult:

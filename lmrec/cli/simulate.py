@@ -152,7 +152,7 @@ def simulate_command(
         if log_dir is not None:
             _write_logs(log_dir, results)
         plot_simulation(payload, picture, title=f"{data.name if data else world}: {rounds:,} requests, seed {seed}")
-    _print_table(payload)
+    print_simulation_table(payload)
     console.print(f"results written to {output} and {picture}")
 
 
@@ -261,7 +261,8 @@ def _build_world(
         return SemiSyntheticWorld.build(dataset, {**common, "new_item_share": new_share, **overrides})
 
 
-def _print_table(payload: dict[str, Any]) -> None:
+def print_simulation_table(payload: dict[str, Any]) -> None:
+    """One row per policy of a simulation report: clicks, lift over greedy, regret, CTR, coverage, reach."""
     table = Table(show_edge=False)
     for column in ("policy", "clicks", "vs greedy", "regret", "CTR", "coverage", "new: rounds to reach", "diversity"):
         table.add_column(column, justify="left" if column == "policy" else "right")

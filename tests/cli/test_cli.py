@@ -231,14 +231,20 @@ def test_evaluate_unknown_format_names_the_formats(tmp_path: Path) -> None:
 def test_demo_runs_on_a_small_shop(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     code, out = invoke(
-        "demo", "--dir", str(folder), "--users", "150", "--items", "120", "-m", "popularity", "-m", "ease"
-    )
+        "demo", "--dir", str(folder), "--users", "150", "--items", "120", "-m", "popularity", "-m", "ease",
+        "--rounds", "3000",
+    )  # fmt: skip
     assert code == 0, out
     report = json.loads((folder / "report" / "report.json").read_text())
     assert report
     best = json.loads((folder / "models" / "best.json").read_text())
     assert best["model"] in {"popularity", "ease"}
     assert (Path(best["path"]) / "state.npz").is_file()
+    simulated = json.loads((folder / "simulation" / "simulation.json").read_text())
+    assert set(simulated["policies"]) == {"greedy", "cold_budget", "new_oracle"}
+    assert simulated["settings"]["simulation"]["rounds"] == 3000
+    assert simulated["policies"]["cold_budget"]["explored_share"] > 0  # the budget did show new products
+    assert (folder / "simulation" / "simulation.png").is_file()
 
 
 def test_recommend_explains_sequential_and_item_item_models(tmp_path: Path) -> None:
