@@ -115,9 +115,9 @@ def demo_command(
 
 
 def _simulate_balance(folder: Path, shop: ShopConfig, rounds: int, seed: int) -> None:
-    """Greedy, the cold budget and `new_oracle` side by side in the shop's world, which holds back the
-    products launched after the first half of its events and knows every user's true click
-    probabilities; the report goes to `folder` as JSON and PNG."""
+    """Greedy, the cold budget and `new_oracle` side by side in the shop's world: its history is the
+    first half of the shop's days, the products launched later arrive during the requests, and the
+    shop's hidden truth gives every click probability. The report goes to `folder` as JSON and PNG."""
     from lmrec.cli.simulate import print_simulation_table
     from lmrec.simulation.agents import Agent
     from lmrec.simulation.report import plot_simulation, simulation_report
