@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from typing import Any
 
-from bench_balance import _AIMED, _BOTTOM, AGENT, TRUTH, TUNING_SEEDS, WORLDS, build
-from common import shared_data, write_results
+from bench_balance import _AIMED, _BOTTOM, AGENT, SHOP, TUNING_SEEDS, WORLDS, build, world_settings, world_source
+from common import write_results
 
-from lmrec.data.ingest import load_dataset
-from lmrec.models import create_model
-from lmrec.simulation.agents import Agent
 from lmrec.simulation.report import compare_with, policy_metrics
 from lmrec.simulation.simulator import simulate
-from lmrec.simulation.worlds import ShopWorld, World
 
 #: Prior std of a new item's own offset, in attraction units (the agent's default first).
 WIDTHS = (0.05, 0.2, 0.5)
@@ -49,17 +44,18 @@ SHOP_SEEDS = (0, 1, 2)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--world", default="shop", choices=["shop", *sorted(WORLDS)])
+    parser.add_argument("--world", default=SHOP, choices=[SHOP, *sorted(WORLDS)])
     parser.add_argument("--rounds", type=int, default=100_000, help="Requests per run.")
     parser.add_argument("--seeds", type=int, nargs="+", help="World seeds (default: shop 0 1 2, else tuning seed 100).")
     args = parser.parse_args()
-    seeds = args.seeds or list(SHOP_SEEDS if args.world == "shop" else TUNING_SEEDS[:1])
-    runs = {str(seed): run_seed(args.world, seed, args.rounds) for seed in seeds}
-    if not runs or any(run is None for run in runs.values()):
+    seeds = args.seeds or list(SHOP_SEEDS if args.world == SHOP else TUNING_SEEDS[:1])
+    source = world_source(args.world)
+    if source is None:
         return
+    runs = {str(seed): run_seed(args.world, source, seed, args.rounds) for seed in seeds}
     lifts = {
         f"{width}": {
-            name: statistics.median(run["widths"][f"{width}"][name]["clicks_lift"] for run in runs.values())  # type: ignore[index]
+            name: statistics.median(run["widths"][f"{width}"][name]["clicks_lift"] for run in runs.values())
             for name in POLICIES
         }
         for width in WIDTHS
@@ -71,7 +67,7 @@ def main() -> None:
         f"new_item_prior_{args.world}",
         {
             "world": args.world,
-            "world_settings": WORLDS.get(args.world, {}),
+            "world_settings": world_settings(args.world),
             "rounds": args.rounds,
             "agent": AGENT,
             "policies": {name: {"policy": p, "config": c} for name, (p, c) in POLICIES.items()},
@@ -81,19 +77,11 @@ def main() -> None:
     )
 
 
-def run_seed(world_name: str, seed: int, rounds: int) -> dict[str, Any] | None:
-    """Greedy, `new_oracle` and every policy of `POLICIES` at every width of `WIDTHS`, on one seed."""
-    started = time.perf_counter()
-    if world_name == "shop":
-        world: World = ShopWorld.build({"horizon": rounds, "seed": seed})
-        agent = Agent({**AGENT, "seed": seed}).fit(world)
-    else:
-        path = shared_data(world_name)
-        if path is None:
-            return None
-        data, _ = load_dataset(path)
-        world, agent, _ = build(world_name, data, create_model("ease", TRUTH).fit(data), seed, rounds)
-    print(f"{world_name} seed {seed}: built in {time.perf_counter() - started:.0f}s", flush=True)
+def run_seed(world_name: str, source: tuple[Any, Any], seed: int, rounds: int) -> dict[str, Any]:
+    """Greedy, `new_oracle` and every policy of `POLICIES` at every width of `WIDTHS`, on one seed of
+    the world `bench_balance.build` makes from `source` (its `world_source`)."""
+    world, agent, seconds = build(world_name, *source, seed, rounds)
+    print(f"{world_name} seed {seed}: built in {seconds:.0f}s", flush=True)
     sim = {"rounds": rounds, "seed": seed}
     greedy = policy_metrics(simulate(world, agent, "greedy", {}, sim))
     told = policy_metrics(simulate(world, agent, "new_oracle", None, sim))
