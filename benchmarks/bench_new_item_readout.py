@@ -46,7 +46,7 @@ from bench_balance import AGENT, SHOP, WORLDS, build, world_settings, world_sour
 from common import write_results
 
 from lmrec.encoders import embed_texts
-from lmrec.models.ease import gram_precision
+from lmrec.models.ease import EASEConfig, gram_precision
 from lmrec.simulation.agents import Agent
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
@@ -167,7 +167,7 @@ def _folded_histories(agent: Agent) -> np.ndarray:
     """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
     history's regularised Gram matrix, with the agent's EASE penalty (one dense inverse)."""
     matrix = agent.world.history.matrix(binary=True)  # (users, I)
-    precision = gram_precision(matrix, agent.config.ranker_config.get("l2", 200.0))  # (I, I)
+    precision = gram_precision(matrix, EASEConfig.model_validate(agent.config.ranker_config).l2)  # (I, I)
     return np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
 
 

@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def gram_precision(matrix: sp.spmatrix, l2: float) -> np.ndarray:
-    """P = (XᵀX + λI)⁻¹ of a sparse (U, I) matrix X, dense (I, I) float64. P⁻¹ Σ_u x_u over the
-    users of an item EASE never saw is that item's EASE column (its ridge regression on the items)."""
+    """(XᵀX + λI)⁻¹ of a sparse (U, I) matrix X, dense (I, I) float64. Times Σ_u x_u over the users
+    of an item outside X, it gives that item's ridge regression on X's items: its EASE column."""
     gram = np.asarray((matrix.T @ matrix).todense(), dtype=np.float64)  # (I, I)
     gram[np.diag_indices(len(gram))] += l2
     return np.linalg.inv(gram)
