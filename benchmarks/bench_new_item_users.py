@@ -52,9 +52,7 @@ def main() -> None:
         return
     torch.set_num_threads(1)
     data, _ = load_dataset(path)
-    cold, new, known = development_split(data, args.seed)
-    absent = cold.train.item_counts() == 0  # the first split's held-out items: not in this world
-    stand_ins = (known.train.item_counts() == 0) & ~absent
+    new, known, absent, stand_ins = development_split(data, args.seed)
     counts = known.train.item_counts()
     popularity = {kind: history_popularity(split.histories, counts) for kind, split in (("new", new), ("known", known))}
     edges = np.quantile(np.concatenate(list(popularity.values())), np.arange(1, FIFTHS) / FIFTHS)

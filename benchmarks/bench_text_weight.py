@@ -30,8 +30,9 @@ import math
 import re
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import torch
 from bench_cold_start import AmongItems, compared_models
 from common import shared_data, write_results
@@ -68,13 +69,10 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     data, _ = load_dataset(path)
-    cold, new, known = development_split(data, args.seed)
+    new, known, absent, stand_ins = development_split(data, args.seed)
     users = {"new": new.n_test_users, "known": known.n_test_users}
     print(f"users whose next item is new: {users['new']:,}; known: {users['known']:,}", flush=True)
     config = EvaluationConfig(n_bootstrap=0)
-
-    absent = cold.train.item_counts() == 0  # the first split's held-out items: not in this world
-    stand_ins = (known.train.item_counts() == 0) & ~absent
 
     def measured(model: Recommender[Any], offset: float = 0.0) -> dict[str, float]:
         shown = AmongItems(model, ~absent, stand_ins, offset)
@@ -115,15 +113,27 @@ def main() -> None:
     )
 
 
-def development_split(data: Dataset, seed: int) -> tuple[Split, Split, Split]:
-    """The cold-start benchmark's split of `data` (10% of the items held out, `seed`) and, on its
-    training side alone, a second 10% of the items held out as stand-in new items (seed + 1): the
-    users whose next item is a stand-in (`new`), and each user's last known item (`known`), whose
-    training side is what a model is fitted on. Returns (cold, new, known)."""
+class DevelopmentSplit(NamedTuple):
+    """The development split's two test populations and which items its world has."""
+
+    new: Split
+    """Users whose next item is a stand-in new item."""
+    known: Split
+    """Each user's last known item; its training side is what a model is fitted on."""
+    absent: np.ndarray
+    """(n_items,) bool: the cold-start split's held-out items, which this world does not have."""
+    stand_ins: np.ndarray
+    """(n_items,) bool: the stand-in new items."""
+
+
+def development_split(data: Dataset, seed: int) -> DevelopmentSplit:
+    """On the training side of the cold-start benchmark's split of `data` (10% of the items held
+    out, `seed`), a second 10% of the items held out as stand-in new items (seed + 1)."""
     cold = held_out_items(data, share=0.1, seed=seed)  # only its training side is used
     new = held_out_items(cold.train, share=0.1, seed=seed + 1)  # next item: a stand-in new item
     known = leave_last_out(new.train)  # next item: a known item; trained on what is left
-    return cold, new, known
+    absent = cold.train.item_counts() == 0
+    return DevelopmentSplit(new, known, absent, (known.train.item_counts() == 0) & ~absent)
 
 
 def at_text_weight_multiples(fused: Recommender[Any], measured: Callable[[Recommender[Any]], T]) -> dict[float, T]:
