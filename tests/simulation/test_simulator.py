@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ from lmrec.simulation.report import (
     policy_metrics,
     simulation_report,
 )
-from lmrec.simulation.simulator import BUILT_IN_POLICIES, SimulationResult, policy_names, simulate
+from lmrec.simulation.simulator import (
+    BUILT_IN_POLICIES,
+    DEFAULT_POLICY_CONFIGS,
+    SimulationResult,
+    policy_names,
+    simulate,
+)
 from lmrec.simulation.worlds import SemiSyntheticWorld
 
 ROUNDS = 1_500
@@ -265,3 +272,13 @@ def test_policy_names_and_bad_settings(world: SemiSyntheticWorld) -> None:
         Agent(AGENT).start()
     with pytest.raises(ConfigError, match="candidates"):
         Agent({"candidates": 0})
+
+
+def test_default_policy_settings_are_the_shop_worlds_tuned_ones() -> None:
+    """`DEFAULT_POLICY_CONFIGS` says it holds what bench_balance chose for the shop's world; the tuning
+    file in the repository must agree (the cold budget's slots -2, -1 being 8, 9 of the tuned 10)."""
+    tuning = json.loads((Path(__file__).parents[2] / "benchmarks/results/balance_tuning.json").read_text())
+    chosen = tuning["datasets"]["shop"]["chosen"]
+    resolved = {name: dict(config) for name, config in DEFAULT_POLICY_CONFIGS.items()}
+    resolved["cold_budget"]["slots"] = [10 + s if s < 0 else s for s in resolved["cold_budget"]["slots"]]
+    assert resolved == chosen
