@@ -26,6 +26,12 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   `EXPOSURES` impressions of each new item to fit users drawn uniformly, at one examination
   probability (0.1 is a bottom slot's).
 
+Each readout fitted to the attraction is then also read as a list: the read users' top-10 of their
+10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`),
+and its expected clicks against the known items' list alone. Beside it, the same with every new item
+at its true attraction, the static counterpart of the simulator's `new_oracle`: how much of that
+lift a readout keeps bounds what the head, learning that readout from clicks, could gain.
+
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
 `--dataset shop` reads the synthetic shop's world (its new items are the products nobody had bought
@@ -48,6 +54,7 @@ from common import write_results
 from lmrec.encoders import embed_texts
 from lmrec.models.ease import EASEConfig, gram_precision
 from lmrec.simulation.agents import Agent
+from lmrec.simulation.worlds import World
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
 RIDGE = 1e-3
@@ -84,6 +91,9 @@ def main() -> None:
     width = max(map(len, results))
     for name, value in results.items():
         print(f"  {name:<{width}} {value:.4f}")
+    lifts = list_lifts(world, agent, new, fit_users, read_users, attraction, readouts)
+    for name, value in lifts.items():
+        print(f"  top-10 lift, {name:<{width}} {value:+.1%}")
     write_results(
         f"new_item_readout_{args.dataset}",
         {
@@ -93,11 +103,52 @@ def main() -> None:
             "new_items": len(new),
             "users": {"fit": args.users, "read": args.users},
             "true_attraction_of_top_new_item": results,
+            "top_10_expected_clicks_lift": lifts,
             "expected_clicks_per_new_item": {
                 f"{n} impressions at examination {e}": round(n * e * float(fit_truth.mean()), 3) for n, e in EXPOSURES
             },
         },
     )
+
+
+def list_lifts(
+    world: World,
+    agent: Agent,
+    new: np.ndarray,
+    fit_users: np.ndarray,
+    read_users: np.ndarray,
+    attraction: np.ndarray,
+    readouts: dict[str, np.ndarray],
+) -> dict[str, float]:
+    """How many more clicks a top-10 list would draw if each readout put new items in it, over the
+    list of the user's 10 best known items by base rank (one round, every new item out at once).
+
+    A known item at base rank r is valued at the mean exact attraction of the fit users' rank-r
+    items (what the head's calibration of the base rank learns); a new item at its readout. The 10
+    best by value make the list, whose expected clicks are Σ_k examination(k) · attraction. Only the
+    readouts fitted to the attraction (`CALIBRATED`) are on its scale; `new items by their true
+    attraction` is the bound `new_oracle` plays against.
+    """
+    k = 10
+    exam = world.examination_probability(np.arange(k))  # (k,)
+    fit_known = world.attraction_rows(fit_users, 0).astype(np.float64)  # (B, I)
+    fit_static = agent.static[fit_users][:, :k]  # (B, k); -1 pads a user with fewer unseen items
+    fit_values = np.take_along_axis(fit_known, np.maximum(fit_static, 0), axis=1)
+    curve = (fit_values * (fit_static >= 0)).sum(axis=0) / np.maximum((fit_static >= 0).sum(axis=0), 1)  # (k,)
+    static = agent.static[read_users][:, :k]  # (B', k)
+    rows = np.arange(len(read_users))[:, None]
+    baseline = (np.where(static >= 0, attraction[rows, np.maximum(static, 0)], 0.0) * exam).sum(axis=1).mean()
+    known_values = np.where(static >= 0, curve, -np.inf)  # (B', k)
+    scored = {name: readouts[name] for name in CALIBRATED} | {"new items by their true attraction": attraction[:, new]}
+    lifts = {}
+    for name, predicted in scored.items():
+        values = np.concatenate([known_values, predicted], axis=1)  # (B', k + P)
+        items = np.concatenate([static, np.broadcast_to(new, predicted.shape)], axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")[:, :k]
+        shown = np.take_along_axis(items, order, axis=1)  # (B', k)
+        clicks = np.where(shown >= 0, attraction[rows, np.maximum(shown, 0)], 0.0) * exam  # (B', k)
+        lifts[name] = float(clicks.sum(axis=1).mean() / baseline - 1.0)
+    return lifts
 
 
 def _shared_features(agent: Agent, users: np.ndarray, new: np.ndarray, cross: bool) -> np.ndarray:
@@ -204,6 +255,15 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "clickers' histories (EASE fold-in), exact attraction": _fold_in(),
     **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
 }
+
+#: The readouts fitted to the exact attraction, so on its scale (the text and fold-in ones are not).
+CALIBRATED = (
+    "shared text",
+    "shared text × user factors",
+    "own offset",
+    "shared text × user factors + own offset",
+    "own offset + taste",
+)
 
 
 if __name__ == "__main__":
