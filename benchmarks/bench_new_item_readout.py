@@ -24,7 +24,8 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   P = XᵀX + λI of the history, so the new item scores h_u · P⁻¹ Σ_c y_c h_c for user u: every fit
   user c weighted by their exact attraction y_c, or, as clicks would give, by the clicks drawn from
   `EXPOSURES` impressions of each new item to fit users drawn uniformly, at one examination
-  probability (0.1 is a bottom slot's).
+  probability (0.1 is a bottom slot's); for the lists below, the exact one is also mapped onto
+  the attraction's scale by a line fitted on the fit users, each scored from the others.
 
 Each readout fitted to the attraction is then also read as a list: the read users' top-10 of their
 10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`),
@@ -242,6 +243,19 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
     return readout
 
 
+def _fold_in_scaled(
+    agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
+) -> np.ndarray:
+    """The exact-attraction fold-in mapped onto the attraction's scale by a line fitted on the fit
+    users, each scored from the others (its order is the fold-in's)."""
+    history = agent.world.history.matrix(binary=True)[agent.world.user_rows[fit_users]]  # (B, I)
+    kernel = np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B, B)
+    np.fill_diagonal(kernel, 0.0)  # a fit user's own attraction does not score them
+    scores = (kernel @ y).ravel()  # (B * P,)
+    line = _ridge(np.stack([np.ones_like(scores), scores], axis=1), y.ravel())  # (2,)
+    return line[0] + line[1] * _fold_in()(agent, new, fit_users, y, read_users)
+
+
 #: A readout: (agent, new items (P,), fit users (B,), their exact attraction of the new items (B, P),
 #: read users (B',)) -> scores (B', P).
 READOUTS: dict[str, Callable[..., np.ndarray]] = {
@@ -253,16 +267,19 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "text: mean cosine to the history": _text_similarity(highest=False),
     "text: highest cosine to a history item": _text_similarity(highest=True),
     "clickers' histories (EASE fold-in), exact attraction": _fold_in(),
+    "clickers' histories, exact attraction, on the attraction's scale": _fold_in_scaled,
     **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
 }
 
-#: The readouts fitted to the exact attraction, so on its scale (the text and fold-in ones are not).
+#: The readouts fitted to the exact attraction, so on its scale (the text ones and the unscaled
+#: fold-ins are not).
 CALIBRATED = (
     "shared text",
     "shared text × user factors",
     "own offset",
     "shared text × user factors + own offset",
     "own offset + taste",
+    "clickers' histories, exact attraction, on the attraction's scale",
 )
 
 
