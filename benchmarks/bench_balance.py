@@ -76,16 +76,16 @@ AGENT: dict[str, Any] = {"user_dimension": 16}
 #: bottom slots, where a slot costs the fewest clicks (position bias) yet counts a full impression,
 #: and fills them with the cold items the posterior favours for this user (`pick="ucb"`) or uniformly;
 #: with `reach`, only with those whose optimistic estimate would make a top 10 of the known items.
-_BOTTOM = {"budget": 2, "slots": [8, 9], "rate": 1.0}
-_AIMED = {**_BOTTOM, "pick": "ucb"}
+BOTTOM_SLOTS = {"budget": 2, "slots": [8, 9], "rate": 1.0}
+AIMED_SLOTS = {**BOTTOM_SLOTS, "pick": "ucb"}
 GRID: dict[str, list[dict[str, Any]]] = {
     "epsilon": [{"epsilon": 0.02}],
     "softmax": [{"temperature": 0.003}],
     "thompson": [{"scale": s} for s in (0.15, 0.2)],
     "ucb": [{"beta": b} for b in (0.15, 0.2)],
-    "cold_budget": [_BOTTOM]
-    + [{**_AIMED, "pick_beta": b} for b in (0.15, 0.3)]
-    + [{**_AIMED, "pick_beta": b, "reach": 10} for b in (0.15, 0.2)],
+    "cold_budget": [BOTTOM_SLOTS]
+    + [{**AIMED_SLOTS, "pick_beta": b} for b in (0.15, 0.3)]
+    + [{**AIMED_SLOTS, "pick_beta": b, "reach": 10} for b in (0.15, 0.2)],
 }
 TARGETS = {"clicks_lift": 0.10, "times_sooner_to_reach": 5.0, "worst_window_ctr_ratio": 0.95}
 

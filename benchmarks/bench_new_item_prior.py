@@ -22,7 +22,17 @@ import argparse
 import statistics
 from typing import Any
 
-from bench_balance import _AIMED, _BOTTOM, AGENT, SHOP, TUNING_SEEDS, WORLDS, build, world_settings, world_source
+from bench_balance import (
+    AGENT,
+    AIMED_SLOTS,
+    BOTTOM_SLOTS,
+    SHOP,
+    TUNING_SEEDS,
+    WORLDS,
+    build,
+    world_settings,
+    world_source,
+)
 from common import write_results
 
 from lmrec.simulation.report import compare_with, policy_metrics
@@ -35,9 +45,9 @@ POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
     "epsilon": ("epsilon", {"epsilon": 0.02}),
     "thompson": ("thompson", {"scale": 0.2}),
     "ucb": ("ucb", {"beta": 0.15}),
-    "cold budget, bottom slots": ("cold_budget", _BOTTOM),
-    "cold budget, aimed": ("cold_budget", {**_AIMED, "pick_beta": 0.3}),
-    "cold budget, aimed, reach 10": ("cold_budget", {**_AIMED, "pick_beta": 0.15, "reach": 10}),
+    "cold budget, bottom slots": ("cold_budget", BOTTOM_SLOTS),
+    "cold budget, aimed": ("cold_budget", {**AIMED_SLOTS, "pick_beta": 0.3}),
+    "cold budget, aimed, reach 10": ("cold_budget", {**AIMED_SLOTS, "pick_beta": 0.15, "reach": 10}),
 }
 SHOP_SEEDS = (0, 1, 2)
 
