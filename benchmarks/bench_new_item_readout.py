@@ -24,8 +24,8 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   P = XᵀX + λI of the history, so the new item scores h_u · P⁻¹ Σ_c y_c h_c for user u: every fit
   user c weighted by their exact attraction y_c, or, as clicks would give, by the clicks drawn from
   `EXPOSURES` impressions of each new item to fit users drawn uniformly, at one examination
-  probability (0.1 is a bottom slot's); for the lists below, the exact one is also mapped onto
-  the attraction's scale by a line fitted on the fit users, each scored from the others.
+  probability (0.1 is a bottom slot's); for the lists below, the exact one is mapped onto the
+  attraction's scale by a line fitted on the fit users, each scored from the others.
 
 Each readout fitted to the attraction is then also read as a list: the read users' top-10 of their
 10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`),
@@ -80,7 +80,8 @@ def main() -> None:
     users = np.random.default_rng(args.seed).choice(world.n_users, 2 * args.users, replace=False)
     fit_users, read_users = users[: args.users], users[args.users :]
     new = np.flatnonzero(~agent.known)
-    fit_truth = world.attraction_rows(fit_users, 0)[:, new].astype(np.float64)  # (B, P) at the first round
+    fit_attraction = world.attraction_rows(fit_users, 0).astype(np.float64)  # (B, I) at the first round
+    fit_truth = fit_attraction[:, new]  # (B, P)
     attraction = world.attraction_rows(read_users, 0).astype(np.float64)  # (B', I)
     readouts = {name: readout(agent, new, fit_users, fit_truth, read_users) for name, readout in READOUTS.items()}
     readouts["random"] = np.random.default_rng([args.seed, 1]).random((len(read_users), len(new)))
@@ -92,7 +93,10 @@ def main() -> None:
     width = max(map(len, results))
     for name, value in results.items():
         print(f"  {name:<{width}} {value:.4f}")
-    lifts = list_lifts(world, agent, new, fit_users, read_users, attraction, readouts)
+    on_scale = {name: readouts[name] for name in CALIBRATED}
+    line = _fold_in_line(agent, fit_users, fit_truth)
+    on_scale[SCALED_FOLD_IN] = line[0] + line[1] * readouts[EXACT_FOLD_IN]
+    lifts = list_lifts(world, agent, new, fit_users, fit_attraction, read_users, attraction, on_scale)
     for name, value in lifts.items():
         print(f"  top-10 lift, {name:<{width}} {value:+.1%}")
     write_results(
@@ -117,6 +121,7 @@ def list_lifts(
     agent: Agent,
     new: np.ndarray,
     fit_users: np.ndarray,
+    fit_attraction: np.ndarray,
     read_users: np.ndarray,
     attraction: np.ndarray,
     readouts: dict[str, np.ndarray],
@@ -126,21 +131,21 @@ def list_lifts(
 
     A known item at base rank r is valued at the mean exact attraction of the fit users' rank-r
     items (what the head's calibration of the base rank learns); a new item at its readout. The 10
-    best by value make the list, whose expected clicks are Σ_k examination(k) · attraction. Only the
-    readouts fitted to the attraction (`CALIBRATED`) are on its scale; `new items by their true
-    attraction` is the bound `new_oracle` plays against.
+    best by value make the list, whose expected clicks are Σ_k examination(k) · attraction.
+    `readouts` (B', P) must be on the attraction's scale; `new items by their true attraction` is
+    added as the bound `new_oracle` plays against. `fit_attraction` (B, I) and `attraction` (B', I)
+    are the fit and read users' exact attraction of every item.
     """
     k = 10
     exam = world.examination_probability(np.arange(k))  # (k,)
-    fit_known = world.attraction_rows(fit_users, 0).astype(np.float64)  # (B, I)
     fit_static = agent.static[fit_users][:, :k]  # (B, k); -1 pads a user with fewer unseen items
-    fit_values = np.take_along_axis(fit_known, np.maximum(fit_static, 0), axis=1)
+    fit_values = np.take_along_axis(fit_attraction, np.maximum(fit_static, 0), axis=1)
     curve = (fit_values * (fit_static >= 0)).sum(axis=0) / np.maximum((fit_static >= 0).sum(axis=0), 1)  # (k,)
     static = agent.static[read_users][:, :k]  # (B', k)
     rows = np.arange(len(read_users))[:, None]
     baseline = (np.where(static >= 0, attraction[rows, np.maximum(static, 0)], 0.0) * exam).sum(axis=1).mean()
     known_values = np.where(static >= 0, curve, -np.inf)  # (B', k)
-    scored = {name: readouts[name] for name in CALIBRATED} | {"new items by their true attraction": attraction[:, new]}
+    scored = readouts | {"new items by their true attraction": attraction[:, new]}
     lifts = {}
     for name, predicted in scored.items():
         values = np.concatenate([known_values, predicted], axis=1)  # (B', k + P)
@@ -243,18 +248,19 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
     return readout
 
 
-def _fold_in_scaled(
-    agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
-) -> np.ndarray:
-    """The exact-attraction fold-in mapped onto the attraction's scale by a line fitted on the fit
-    users, each scored from the others (its order is the fold-in's)."""
+def _fold_in_line(agent: Agent, fit_users: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Intercept and slope (2,) that map the exact-attraction fold-in onto the attraction's scale,
+    fitted on the fit users, each scored from the others."""
     history = agent.world.history.matrix(binary=True)[agent.world.user_rows[fit_users]]  # (B, I)
     kernel = np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B, B)
     np.fill_diagonal(kernel, 0.0)  # a fit user's own attraction does not score them
     scores = (kernel @ y).ravel()  # (B * P,)
-    line = _ridge(np.stack([np.ones_like(scores), scores], axis=1), y.ravel())  # (2,)
-    return line[0] + line[1] * _fold_in()(agent, new, fit_users, y, read_users)
+    return _ridge(np.stack([np.ones_like(scores), scores], axis=1), y.ravel())
 
+
+EXACT_FOLD_IN = "clickers' histories (EASE fold-in), exact attraction"
+#: Its list is read with its scores mapped onto the attraction's scale (`_fold_in_line`).
+SCALED_FOLD_IN = "clickers' histories, exact attraction, on the attraction's scale"
 
 #: A readout: (agent, new items (P,), fit users (B,), their exact attraction of the new items (B, P),
 #: read users (B',)) -> scores (B', P).
@@ -266,20 +272,18 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "own offset + taste": _own_taste,
     "text: mean cosine to the history": _text_similarity(highest=False),
     "text: highest cosine to a history item": _text_similarity(highest=True),
-    "clickers' histories (EASE fold-in), exact attraction": _fold_in(),
-    "clickers' histories, exact attraction, on the attraction's scale": _fold_in_scaled,
+    EXACT_FOLD_IN: _fold_in(),
     **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
 }
 
-#: The readouts fitted to the exact attraction, so on its scale (the text ones and the unscaled
-#: fold-ins are not).
+#: The readouts fitted to the exact attraction, so on its scale (the text ones and the fold-ins
+#: are not).
 CALIBRATED = (
     "shared text",
     "shared text × user factors",
     "own offset",
     "shared text × user factors + own offset",
     "own offset + taste",
-    "clickers' histories, exact attraction, on the attraction's scale",
 )
 
 
