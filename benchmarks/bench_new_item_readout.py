@@ -228,6 +228,13 @@ def _folded_histories(agent: Agent) -> np.ndarray:
     return np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
 
 
+def _fold_kernel(agent: Agent, users: np.ndarray, fit_users: np.ndarray) -> np.ndarray:
+    """h_u · P⁻¹ h_c of each of `users` with each fit user c, shape (len(users), len(fit_users)):
+    how much each fit user's attraction of a new item counts in the fold-in's score for u."""
+    history = agent.world.history.matrix(binary=True)[agent.world.user_rows[users]]  # (B', I)
+    return np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B', B)
+
+
 def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable[..., np.ndarray]:
     def readout(
         agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
@@ -240,8 +247,7 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
                 axis=1,
             )  # (B, P) impressions of each new item per fit user
             weights = rng.binomial(shown, np.clip(y * examination, 0.0, 1.0)).astype(np.float64)
-        history = agent.world.history.matrix(binary=True)[agent.world.user_rows[read_users]]  # (B', I)
-        kernel = np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B', B)
+        kernel = _fold_kernel(agent, read_users, fit_users)  # (B', B)
         ties = 1e-12 * np.random.default_rng(1).random((len(read_users), len(new)))  # items no click reached
         return kernel @ weights + ties  # (B', P)
 
@@ -251,8 +257,7 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
 def _fold_in_line(agent: Agent, fit_users: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Intercept and slope (2,) that map the exact-attraction fold-in onto the attraction's scale,
     fitted on the fit users, each scored from the others."""
-    history = agent.world.history.matrix(binary=True)[agent.world.user_rows[fit_users]]  # (B, I)
-    kernel = np.asarray(history @ _folded_histories(agent)[fit_users].T, dtype=np.float64)  # (B, B)
+    kernel = _fold_kernel(agent, fit_users, fit_users)  # (B, B)
     np.fill_diagonal(kernel, 0.0)  # a fit user's own attraction does not score them
     scores = (kernel @ y).ravel()  # (B * P,)
     return _ridge(np.stack([np.ones_like(scores), scores], axis=1), y.ravel())
