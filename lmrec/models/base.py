@@ -268,9 +268,11 @@ class Recommender(ABC, Generic[C]):
         self._check_fitted()
         return self._version_of(self._arrays())
 
-    def _version_of(self, arrays: dict[str, np.ndarray]) -> str:
-        """`version` from arrays already built by `_arrays` (save builds them once for both)."""
-        digest = hashlib.sha256(json.dumps([self.name, self.config.model_dump(mode="json")], sort_keys=True).encode())
+    def _version_of(self, arrays: dict[str, np.ndarray], config: dict[str, Any] | None = None) -> str:
+        """`version` from arrays already built by `_arrays` (save builds them once for both) and the
+        config as written (default: this model's)."""
+        written = self.config.model_dump(mode="json") if config is None else config
+        digest = hashlib.sha256(json.dumps([self.name, written], sort_keys=True).encode())
         for key in sorted(arrays):
             value = np.ascontiguousarray(arrays[key])
             digest.update(f"{key}:{value.dtype.str}:{value.shape}".encode())
@@ -343,7 +345,9 @@ class Recommender(ABC, Generic[C]):
         model.item_popularity = model._count_items()
         model._set_state({k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")})
         model.is_fitted = True
-        saved, read = meta.get("version"), model._version_of(arrays)  # saved: absent in older artifacts
+        # the config as the file holds it: a setting added to the model since then has its default
+        # in model.config, which the saved version never hashed
+        saved, read = meta.get("version"), model._version_of(arrays, meta["config"])  # saved: absent in older artifacts
         if saved is not None and read != saved:
             raise ConfigError(
                 f"{folder}: state.npz is not the state config.json was saved with (version {saved}, "

@@ -6,6 +6,7 @@ The shared contract (config, fit, save/load, batching, the two-tastes known answ
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -162,6 +163,22 @@ def test_a_save_cut_off_between_its_renames_is_refused_on_load(tmp_path: Path) -
     with pytest.raises(ConfigError, match=r"state\.npz is not the state config\.json was saved with"):
         load_model(first)
     assert sorted(p.name for p in first.iterdir()) == ["config.json", "state.npz"]  # no staged file left
+
+
+def test_a_model_saved_before_a_setting_was_added_still_loads(tmp_path: Path) -> None:
+    """An artifact written before a setting existed (here EASE's `l2`, taken out of its config.json
+    and its version, as an older lmrec would have written them) loads with the setting's default,
+    rather than being refused as a save that was cut off."""
+    model = EASE().fit(two_tastes())
+    folder = model.save(tmp_path / "model")
+    meta = json.loads((folder / "config.json").read_text())
+    del meta["config"]["l2"]
+    meta["version"] = model._version_of(model._arrays(), meta["config"])
+    (folder / "config.json").write_text(json.dumps(meta))
+    loaded = load_model(folder)
+    assert loaded.config.l2 == EASE().config.l2
+    histories = Histories.from_lists([[0, 1], [12]])
+    np.testing.assert_array_equal(loaded.score_histories(histories), model.score_histories(histories))
 
 
 @pytest.mark.parametrize(
