@@ -58,6 +58,13 @@ METRICS = ("NDCG@10", "HR@10")
 #: The content model's recency weight in the result files written before the benchmark tuned it.
 UNTUNED_DECAY = 0.9
 
+#: SASRec fused's placing of new items, fixed on the development split of `bench_text_weight.py`
+#: (no test data): their text term spread 2x about its mean (of 1, 1.5 and 2, the best there for the
+#: users whose next item is new at the new items' usual share of the lists), and their level set so
+#: that they fill 8.9% of the training users' top 10s, the share of next items that are new there
+#: (4,903 of 55,380 users). docs/cold-start.md has the numbers.
+NEW_ITEMS = {"new_item_spread": 2.0, "new_item_share": 0.089}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -106,8 +113,11 @@ def main() -> None:
     replace_readme_section("cold-start-seeds", seeds_table())
 
 
-def compared_models(minutes: float, seed: int, encoder: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Name -> (registered model, settings) of the models compared; `encoder` as for `--encoder`."""
+def compared_models(
+    minutes: float, seed: int, encoder: str | None, place_new_items: bool = True
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Name -> (registered model, settings) of the models compared; `encoder` as for `--encoder`.
+    Without `place_new_items` SASRec fused scores new items as trained (`NEW_ITEMS` left out)."""
     sasrec = {**BASE["amazon-games"], "epochs": 400, "max_minutes": minutes, "seed": seed}
     reader = {} if encoder is None else {"encoder": {"model": encoder}}
     return {
@@ -123,6 +133,7 @@ def compared_models(minutes: float, seed: int, encoder: str | None) -> dict[str,
                 "text_similarity": True,
                 "loss": "sampled",
                 "negatives": 1024,
+                **(NEW_ITEMS if place_new_items else {}),
             },
         ),
         "sasrec-id": ("sasrec", {**sasrec, "item_parts": ["id"], "loss": "sampled", "negatives": 1024}),

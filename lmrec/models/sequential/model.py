@@ -35,6 +35,7 @@ from lmrec.models.sequential.network import (
     SASRecNetwork,
     TextProjection,
 )
+from lmrec.models.sequential.new_items import adjusted_item_vectors, share_offset, with_offset_column
 from lmrec.models.sequential.trainer import (
     FullSoftmaxLoss,
     SampledSoftmaxLoss,
@@ -100,6 +101,19 @@ class SASRecConfig(ModelConfig):
     transformer already reads the newest items): a new item is then ranked by what its text says
     from the first request. γ is learned, then rescaled to the best of a few multiples on
     validation (the training loss undervalues a term that cannot memorise). Needs the `text` part."""
+
+    new_item_spread: float = Field(default=1.0, gt=0.0)
+    """How far each user's text-similarity term of the items with no training interactions (new
+    items) is spread about its mean over them: above 1 the text says more about which new item a
+    user wants without lifting new items as a whole. 1 leaves the scores as trained. Needs
+    `text_similarity`. On amazon-games' development split (docs/cold-start.md) 2, with
+    `new_item_share` at the share of next items that are new, lifted the users whose next item is
+    new by a sixth and left all users' NDCG@10 as it was."""
+
+    new_item_share: float | None = Field(default=None, gt=0.0, lt=1.0)
+    """When set, one offset is added to every new item's score, chosen after fitting so that new
+    items fill this share of the top-10 lists of (up to 20,000 of) the training users; the share of
+    next items that are new is the natural choice. None: no offset."""
 
     id_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of items whose id vector is hidden in each training step (with other item parts), so
@@ -181,6 +195,13 @@ class SASRecConfig(ModelConfig):
     (KernelSHAP estimates, whose sum is still exactly the item's lead). More subsets, steadier
     values and proportionally more time (about 80 ms a request at 1,024 and 50 history items)."""
 
+    @field_validator("new_item_spread")
+    @classmethod
+    def _spread_needs_text_similarity(cls, spread: float, info: ValidationInfo) -> float:
+        if spread != 1.0 and info.data.get("text_similarity") is False:
+            raise ValueError("spreads the text-similarity term: set text_similarity=true, or leave it at 1")
+        return spread
+
     @field_validator("heads")
     @classmethod
     def _heads_divide_dim(cls, heads: int, info: ValidationInfo) -> int:
@@ -197,6 +218,8 @@ class SASRec(Recommender[SASRecConfig]):
         network: the trained `SASRecNetwork` (on the CPU after fitting).
         parts: the item parts actually used.
         report: the training report (epochs, best validation NDCG@10, time).
+        new_items: (I,) bool, the items with no interactions in the training data.
+        new_item_offset: what `new_item_share` added to every new item's score (0.0 without it).
     """
 
     name = "sasrec"
@@ -206,6 +229,8 @@ class SASRec(Recommender[SASRecConfig]):
     network: SASRecNetwork
     parts: tuple[str, ...]
     report: TrainingReport
+    new_items: np.ndarray
+    new_item_offset: float
 
     def _fit(self, data: Dataset) -> None:
         cfg = self.config
@@ -254,6 +279,10 @@ class SASRec(Recommender[SASRecConfig]):
             self.network = network
         self.network.to("cpu").eval()
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.new_items = data.item_counts() == 0
+        self.new_item_offset = 0.0
+        if cfg.new_item_share is not None and self.new_items.any():
+            self.new_item_offset = share_offset(self._score, histories, self.new_items, cfg.new_item_share, cfg.seed)
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
 
     def _trainer(self, network: SASRecNetwork, settings: TrainerSettings) -> Trainer:
@@ -328,17 +357,35 @@ class SASRec(Recommender[SASRecConfig]):
         """The network's state after each row's newest item, shape (B, D) (D + Dt with `text_similarity`:
         γ times the history's text profile appended); zeros for an empty row."""
         self._check_fitted()
+        return self._user_vectors(histories)
+
+    def _user_vectors(self, histories: Histories) -> np.ndarray:
         rows = torch.from_numpy(trimmed(left_padded(histories, self.config.max_len)))  # (B, T)
         with torch.no_grad():
             hidden = self.network.last_hidden(rows, self.item_table())  # (B, D)
         hidden[torch.from_numpy(histories.lengths() == 0)] = 0.0
-        return hidden.numpy()
+        return with_offset_column(hidden.numpy(), histories) if self._places_new_items else hidden.numpy()
 
     def item_vectors(self) -> np.ndarray:
         """Every item's output vector, shape (I, D) (D + Dt with `text_similarity`: its unit text vector
-        appended): a user's score is user_vector . item_vector."""
+        appended): a user's score is user_vector . item_vector. With `new_item_spread` or
+        `new_item_share` set, the new items' text parts are spread and a last column holds their
+        offset (`lmrec.models.sequential.new_items`), and user vectors get a column of ones."""
         self._check_fitted()
-        return self.output_table()[1:].numpy()
+        return self._item_vectors()
+
+    def _item_vectors(self) -> np.ndarray:
+        vectors = self.output_table()[1:].numpy()
+        if not self._places_new_items:
+            return vectors
+        cfg = self.config
+        return adjusted_item_vectors(vectors, self.new_items, cfg.dim, cfg.new_item_spread, self.new_item_offset)
+
+    @property
+    def _places_new_items(self) -> bool:
+        """Whether the scores of new items are spread or moved (see `SASRecConfig.new_item_spread`)."""
+        cfg = self.config
+        return bool(self.new_items.any()) and (cfg.new_item_spread != 1.0 or cfg.new_item_share is not None)
 
     @property
     def history_window(self) -> int:
@@ -351,13 +398,15 @@ class SASRec(Recommender[SASRecConfig]):
         return explain_items(self, history, targets, method)
 
     def _score(self, histories: Histories) -> np.ndarray:
-        return self.user_vectors(histories) @ self.item_vectors().T  # (B, I)
+        return self._user_vectors(histories) @ self._item_vectors().T  # (B, I); also scores within fit
 
     # -- state --------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:
         state = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
         state["parts"] = np.asarray(self.parts, dtype=str)
+        state["new_items"] = self.new_items
+        state["new_item_offset"] = np.asarray(self.new_item_offset, dtype=np.float64)
         state["report"] = np.asarray(json.dumps(self.report.__dict__), dtype=str)
         return state
 
@@ -379,6 +428,9 @@ class SASRec(Recommender[SASRecConfig]):
         self.network.load_state_dict(weights)
         self.network.eval()
         self.report = TrainingReport(**json.loads(str(state["report"])))
+        # a model saved before new items were placed has neither: its scores are as trained
+        self.new_items = np.asarray(state.get("new_items", np.zeros(n_items, dtype=bool)), dtype=bool)
+        self.new_item_offset = float(state.get("new_item_offset", 0.0))
         self._table = None
 
 
