@@ -5,9 +5,10 @@ Test users are those whose last item is a held-out item; every model ranks the w
 by side on the same users: the text content model (its recency weight chosen on validation, as in
 baselines.py), SASRec fused (history items read by id + text; every item scored by its projected
 text vector plus the learned text-similarity term, so a held-out item competes on the same footing
-as the rest), and SASRec with ids alone (a held-out item has a zero vector there: it falls back to
-score 0). A variant scoring by the frozen text vectors alone against a learned text-space query did
-worse (and was removed): HR@10 0.0169, NDCG@10 0.0083 (20 minutes on one thread, seed 0).
+as the rest; the items without training interactions placed as `NEW_ITEMS` says), and SASRec with
+ids alone (a held-out item has a zero vector there: it falls back to score 0). A variant scoring by
+the frozen text vectors alone against a learned text-space query did worse (and was removed): HR@10
+0.0169, NDCG@10 0.0083 (20 minutes on one thread, seed 0).
 
 The same users are also ranked among the held-out items alone (every other item left out): that
 asks which new item a user goes to, without the question of whether a new item beats the known
