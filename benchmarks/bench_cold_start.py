@@ -192,34 +192,44 @@ def fit_and_evaluate(
 
 
 def seeds_table() -> str:
-    """One row per held-out draw run so far with the bundled encoder (cold_start.json, cold_start_seed<N>.json)."""
+    """One row per held-out draw run so far with the bundled encoder (cold_start.json,
+    cold_start_seed<N>.json, and cold_start_as_trained.json: draw 0's last run before `NEW_ITEMS`);
+    the fused column says whether its new items were placed, and each kind of run gets its own mean
+    over the draws."""
     payloads = [json.loads(path.read_text()) for path in RESULTS.glob("cold_start*.json")]
     payloads = [payload for payload in payloads if payload.get("encoder") is None]
-    payloads.sort(key=lambda payload: payload["split"]["seed"])
+    payloads.sort(key=lambda payload: (not _places_new_items(payload), payload["split"]["seed"]))
     lines = [
         "| seed | users | content (its decay) | sasrec-fused | sasrec-id | fused − content (95% CI) "
         "| among new: fused − content |",
         "|---|---|---|---|---|---|---|",
     ]
-    whole_differences: list[float] = []  # fused − content NDCG@10 per draw, over the whole catalogue
-    new_differences: list[float] = []  # and among the new items alone
+    differences: dict[bool, list[tuple[float, float]]] = {True: [], False: []}  # placed? -> (whole, among new)
     for payload in payloads:
         ndcg = {name: run["metrics"]["NDCG@10"] for name, run in payload["runs"].items()}
         whole, new = (
             next(c for c in comparisons if c["model_b"] == "content" and c["metric"] == "NDCG@10")
             for comparisons in (payload["comparisons"], payload["among_new_items_comparisons"])
         )
-        whole_differences.append(whole["diff"])
-        new_differences.append(new["diff"])
+        placed = _places_new_items(payload)
+        differences[placed].append((whole["diff"], new["diff"]))
         lines.append(
             f"| {payload['split']['seed']} | {payload['split']['test_users']:,} | {ndcg['content']:.4f} "
             f"({_content_decay(payload['runs']['content'])}) "
-            f"| {ndcg['sasrec-fused']:.4f} | {ndcg['sasrec-id']:.4f} | {_difference(whole)} | {_difference(new)} |"
+            f"| {ndcg['sasrec-fused']:.4f} ({'new items placed' if placed else 'as trained'}) "
+            f"| {ndcg['sasrec-id']:.4f} | {_difference(whole)} | {_difference(new)} |"
         )
-    if len(payloads) > 1:
-        means = f"{_mean_over_draws(whole_differences)} | {_mean_over_draws(new_differences)}"
-        lines.append(f"| mean of {len(payloads)} draws | | | | | {means} |")
+    for placed, pairs in differences.items():
+        if len(pairs) > 1:
+            means = " | ".join(_mean_over_draws([pair[k] for pair in pairs]) for k in (0, 1))
+            kind = "new items placed" if placed else "as trained"
+            lines.append(f"| mean of {len(pairs)} draws, {kind} | | | | | {means} |")
     return "\n".join(lines)
+
+
+def _places_new_items(payload: dict[str, Any]) -> bool:
+    """Whether a run's SASRec fused placed its new items (runs from before `NEW_ITEMS` did not)."""
+    return payload["runs"]["sasrec-fused"]["settings"].get("new_item_share") is not None
 
 
 def _content_decay(run: dict[str, Any]) -> float:
