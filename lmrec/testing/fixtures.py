@@ -74,6 +74,23 @@ def two_tastes(n_users_per_taste: int = 20, items_per_user: int = 6, seed: int =
     )
 
 
+def two_tastes_with_new_items(titles: dict[str, str]) -> Dataset:
+    """`two_tastes` (its items by title alone) plus the items `titles` (id -> title), which nobody
+    has touched yet: what a model sees of items launched after its training data."""
+    base = two_tastes()
+    frame = base.interactions
+    events = pd.DataFrame(
+        {
+            Columns.User: base.users.id(frame[Columns.UserIdx].to_numpy()),
+            Columns.Item: base.items.id(frame[Columns.ItemIdx].to_numpy()),
+            Columns.Timestamp: frame[Columns.Timestamp].to_numpy(),
+        }
+    )
+    ids = [f"shoe-{i}" for i in range(len(SHOES))] + [f"kitchen-{i}" for i in range(len(KITCHEN))] + list(titles)
+    items = pd.DataFrame({Columns.Item: ids, Columns.Title: [*SHOES, *KITCHEN, *titles.values()]})
+    return Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
+
+
 def taste_of(item_or_user_id: str) -> str:
     """`shoe` or `kitchen` for an item id of `two_tastes`; `shoe` or `cook` mapped likewise for users."""
     head = item_or_user_id.split("-")[0]

@@ -41,7 +41,7 @@ from lmrec.models.sequential.trainer import (
     training_rows,
     trimmed,
 )
-from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
+from lmrec.testing.fixtures import two_tastes, two_tastes_with_new_items
 
 SMALL = {"dim": 16, "epochs": 40, "eval_every": 5, "patience": 3, "max_len": 10, "learning_rate": 0.005}
 
@@ -379,18 +379,7 @@ def test_a_refit_keeps_the_multiple_of_the_text_weight_chosen_for_the_first_netw
 
 def _with_a_new_shoe() -> Dataset:
     """two_tastes plus `shoe-new`, a running shoe nobody has touched yet."""
-    base = two_tastes()
-    frame = base.interactions
-    events = pd.DataFrame(
-        {
-            Columns.User: base.users.id(frame[Columns.UserIdx].to_numpy()),
-            Columns.Item: base.items.id(frame[Columns.ItemIdx].to_numpy()),
-            Columns.Timestamp: frame[Columns.Timestamp].to_numpy(),
-        }
-    )
-    ids = [f"shoe-{i}" for i in range(10)] + [f"kitchen-{i}" for i in range(10)] + ["shoe-new"]
-    items = pd.DataFrame({Columns.Item: ids, Columns.Title: [*SHOES, *KITCHEN, "trail running shoes for runners"]})
-    return Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
+    return two_tastes_with_new_items({"shoe-new": "trail running shoes for runners"})
 
 
 def _new_shoe_mean_rank(**settings: object) -> float:

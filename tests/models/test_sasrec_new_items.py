@@ -6,17 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from lmrec.data.columns import Columns
 from lmrec.data.dataset import Dataset, Histories
-from lmrec.data.schema import validate_events, validate_items
 from lmrec.diagnostics import ConfigError
 from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.new_items import CALIBRATION_K
-from lmrec.testing.fixtures import KITCHEN, SHOES, two_tastes
+from lmrec.testing.fixtures import two_tastes, two_tastes_with_new_items
 
 FUSED = {
     "dim": 16,
@@ -40,18 +37,7 @@ NEW_TITLES = {
 
 def _with_new_items() -> Dataset:
     """two_tastes plus three shoes and three kitchen items that nobody has touched yet."""
-    base = two_tastes()
-    frame = base.interactions
-    events = pd.DataFrame(
-        {
-            Columns.User: base.users.id(frame[Columns.UserIdx].to_numpy()),
-            Columns.Item: base.items.id(frame[Columns.ItemIdx].to_numpy()),
-            Columns.Timestamp: frame[Columns.Timestamp].to_numpy(),
-        }
-    )
-    ids = [f"shoe-{i}" for i in range(10)] + [f"kitchen-{i}" for i in range(10)] + list(NEW_TITLES)
-    items = pd.DataFrame({Columns.Item: ids, Columns.Title: [*SHOES, *KITCHEN, *NEW_TITLES.values()]})
-    return Dataset.from_frames(validate_events(events).valid, validate_items(items).valid)
+    return two_tastes_with_new_items(NEW_TITLES)
 
 
 def _training_histories(model: SASRec) -> Histories:
