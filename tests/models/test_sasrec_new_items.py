@@ -10,6 +10,7 @@ import pytest
 
 from lmrec.data.dataset import Dataset, Histories
 from lmrec.diagnostics import ConfigError
+from lmrec.evaluation.metrics import mask_scores
 from lmrec.models import load_model
 from lmrec.models.sequential import SASRec
 from lmrec.models.sequential.new_items import CALIBRATION_K
@@ -76,9 +77,7 @@ def test_the_offset_gives_new_items_that_share_of_the_training_users_lists(share
     data = _with_new_items()
     model = SASRec({**FUSED, "new_item_share": share}).fit(data)
     histories = _training_histories(model)
-    scores = model.score_histories(histories)
-    seen = np.repeat(np.arange(len(histories)), histories.lengths())
-    scores[seen, histories.items] = -np.inf
+    scores = mask_scores(model.score_histories(histories), histories)
     top = np.argsort(-scores, axis=1, kind="stable")[:, :CALIBRATION_K]
     filled = model.new_items[top].mean()
     one_slot = 1.0 / (CALIBRATION_K * len(histories))

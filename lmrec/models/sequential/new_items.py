@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lmrec.data.dataset import Histories
+from lmrec.evaluation.metrics import mask_scores
 
 #: Training users (at most) whose top-k lists the new items' offset is calibrated on.
 CALIBRATION_USERS = 20_000
@@ -72,9 +73,7 @@ def share_offset(
     best_new, best_known = [], []
     for begin in range(0, len(rows), 1024):
         batch = histories.take(rows[begin : begin + 1024])
-        scores = np.asarray(score(batch), dtype=np.float64)  # (B, I)
-        seen_rows = np.repeat(np.arange(len(batch)), batch.lengths())
-        scores[seen_rows, batch.items] = -np.inf
+        scores = mask_scores(score(batch), batch)  # (B, I), seen items at -inf
         best_new.append(_top(scores[:, new], k))  # (B, k)
         best_known.append(_top(scores[:, ~new], k))  # (B, k)
     tops_new, tops_known = np.vstack(best_new), np.vstack(best_known)
