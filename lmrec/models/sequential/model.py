@@ -281,8 +281,10 @@ class SASRec(Recommender[SASRecConfig]):
         self._table: tuple[torch.Tensor, torch.Tensor] | None = None
         self.new_items = data.item_counts() == 0
         self.new_item_offset = 0.0
+        self._vectors: np.ndarray | None = None
         if cfg.new_item_share is not None and self.new_items.any():
             self.new_item_offset = share_offset(self._score, histories, self.new_items, cfg.new_item_share, cfg.seed)
+            self._vectors = None  # they hold the offset: built again with it
         log.info("SASRec %s: %s", "+".join(self.parts), self.report)
 
     def _trainer(self, network: SASRecNetwork, settings: TrainerSettings) -> Trainer:
@@ -378,8 +380,13 @@ class SASRec(Recommender[SASRecConfig]):
         vectors = self.output_table()[1:].numpy()
         if not self._places_new_items:
             return vectors
-        cfg = self.config
-        return adjusted_item_vectors(vectors, self.new_items, cfg.dim, cfg.new_item_spread, self.new_item_offset)
+        if getattr(self, "_vectors", None) is None:  # built once, not on every request
+            cfg = self.config
+            self._vectors = adjusted_item_vectors(
+                vectors, self.new_items, cfg.dim, cfg.new_item_spread, self.new_item_offset
+            )
+        assert self._vectors is not None
+        return self._vectors
 
     @property
     def _places_new_items(self) -> bool:
@@ -432,6 +439,7 @@ class SASRec(Recommender[SASRecConfig]):
         self.new_items = np.asarray(state.get("new_items", np.zeros(n_items, dtype=bool)), dtype=bool)
         self.new_item_offset = float(state.get("new_item_offset", 0.0))
         self._table = None
+        self._vectors = None
 
 
 def attribute_tokens(data: Dataset) -> np.ndarray:
