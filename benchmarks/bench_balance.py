@@ -195,14 +195,18 @@ def world_source(name: str) -> tuple[Any, Any] | None:
     return dataset, truth
 
 
-def build(name: str, dataset: Any, truth: Any, seed: int, rounds: int) -> tuple[World, Agent, float]:
+def build(
+    name: str, dataset: Any, truth: Any, seed: int, rounds: int, world: dict[str, Any] | None = None
+) -> tuple[World, Agent, float]:
+    """`name`'s world and the agent fitted on it; `world` overrides the world settings of `WORLDS`."""
     started = time.perf_counter()
     if name == SHOP:
-        world: World = ShopWorld.build({"horizon": rounds, "seed": seed})
+        built: World = ShopWorld.build({"horizon": rounds, "seed": seed, **(world or {})})
     else:
-        world = SemiSyntheticWorld.build(dataset, {**WORLDS[name], "horizon": rounds, "seed": seed}, truth=truth)
-    agent = Agent({**AGENT, "seed": seed}).fit(world)
-    return world, agent, time.perf_counter() - started
+        settings = {**WORLDS[name], "horizon": rounds, "seed": seed, **(world or {})}
+        built = SemiSyntheticWorld.build(dataset, settings, truth=truth)
+    agent = Agent({**AGENT, "seed": seed}).fit(built)
+    return built, agent, time.perf_counter() - started
 
 
 def tune(

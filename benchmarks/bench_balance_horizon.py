@@ -1,18 +1,22 @@
-"""Does a longer horizon let exploration pay where 100,000 requests do not?
+"""Does a longer horizon, or a larger share of launches, let exploration pay where the benchmark does not?
 
 Issue #4 asks for at least 100,000 impressions; `bench_balance.py` runs exactly that, and on
 amazon-games no policy gains clicks there. This probe runs one world of `bench_balance.py` (same
-world settings, agent and truth) over a longer horizon, on one tuning seed (a diagnostic, never a
-reported result): greedy, the `new_oracle` ceiling, and the exploring settings that matter on that
-world, each at the settings `bench_balance.py --tune` chose for it (`balance_tuning.json`): the cold
-budget with and without its `reach` gate, UCB and Thompson. New items are released over the first
-half of the horizon, as in the benchmark, so every launch has more requests in which to be learned.
-Per policy: the targets of `bench_balance.py` against greedy, and the expected-click ratio of each
-10% window.
+world settings, agent and truth) on other terms, on one tuning seed (a diagnostic, never a reported
+result): a longer horizon (`--rounds`), so every launch has more requests in which to be learned, or
+another share of the items held back as launches (`--new-item-share`; amazon-games' benchmark world
+holds back 4%, ml-1m's and the simulator's default 20%). It runs greedy, the `new_oracle` ceiling,
+and the exploring settings that matter on that world, each at the settings `bench_balance.py --tune`
+chose for it (`balance_tuning.json`): the cold budget with and without its `reach` gate, UCB and
+Thompson. New items are released over the first half of the horizon, as in the benchmark. Per
+policy: the targets of `bench_balance.py` against greedy, and the expected-click ratio of each 10%
+window.
 
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 500000 --seed 100
+    python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --new-item-share 0.2
 
-Writes benchmarks/results/balance_horizon_<dataset>.json.
+Writes benchmarks/results/balance_horizon_<dataset>.json, or with `--new-item-share S`
+balance_horizon_<dataset>_share<S>.json.
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ def main() -> None:
     parser.add_argument("--dataset", default="amazon-games", choices=["amazon-games", "ml-1m"])
     parser.add_argument("--rounds", type=int, default=500_000, help="Requests in the horizon.")
     parser.add_argument("--seed", type=int, default=TUNING_SEEDS[0], choices=TUNING_SEEDS)
+    parser.add_argument(
+        "--new-item-share", type=float, help="Share of the items held back as launches (default: the benchmark's)."
+    )
     args = parser.parse_args()
+    overrides = {} if args.new_item_share is None else {"new_item_share": args.new_item_share}
     path = shared_data(args.dataset)
     if path is None:
         return
@@ -47,7 +55,8 @@ def main() -> None:
     dataset, _ = load_dataset(path)
     started = time.perf_counter()
     truth = create_model("ease", TRUTH).fit(dataset)
-    world, agent, _ = build(args.dataset, dataset, truth, args.seed, args.rounds)
+    world, agent, _ = build(args.dataset, dataset, truth, args.seed, args.rounds, overrides)
+    launched = dataset.item_counts()[world.new_items].sum() / dataset.n_interactions  # their share of the demand
     print(f"{args.dataset}: built in {time.perf_counter() - started:.0f}s", flush=True)
     sim = {"rounds": args.rounds, "seed": args.seed}
     greedy = policy_metrics(simulate(world, agent, "greedy", {}, sim))
@@ -65,12 +74,13 @@ def main() -> None:
         }
         print(f"  {label}: {runs[label]}", flush=True)
     write_results(
-        f"balance_horizon_{args.dataset}",
+        f"balance_horizon_{args.dataset}" + ("" if args.new_item_share is None else f"_share{args.new_item_share}"),
         {
             "dataset": args.dataset,
             "rounds": args.rounds,
             "seed": args.seed,
             "world": world.describe(),
+            "new_item_interaction_share": round(float(launched), 3),
             "greedy": {"clicks": greedy["cumulative_reward"], "ctr": greedy["ctr"], "seconds": greedy["seconds"]},
             "runs": runs,
             "peak_rss_mib": round(peak_rss_mib()),
