@@ -196,17 +196,24 @@ def world_source(name: str) -> tuple[Any, Any] | None:
 
 
 def build(
-    name: str, dataset: Any, truth: Any, seed: int, rounds: int, world: dict[str, Any] | None = None
+    name: str,
+    dataset: Any,
+    truth: Any,
+    seed: int,
+    rounds: int,
+    world: dict[str, Any] | None = None,
+    agent: dict[str, Any] | None = None,
 ) -> tuple[World, Agent, float]:
-    """`name`'s world and the agent fitted on it; `world` overrides the world settings of `WORLDS`."""
+    """`name`'s world and the agent fitted on it; `world` and `agent` override the settings of
+    `WORLDS` and `AGENT`."""
     started = time.perf_counter()
     if name == SHOP:
         built: World = ShopWorld.build({"horizon": rounds, "seed": seed, **(world or {})})
     else:
         settings = {**WORLDS[name], "horizon": rounds, "seed": seed, **(world or {})}
         built = SemiSyntheticWorld.build(dataset, settings, truth=truth)
-    agent = Agent({**AGENT, "seed": seed}).fit(built)
-    return built, agent, time.perf_counter() - started
+    fitted = Agent({**AGENT, "seed": seed, **(agent or {})}).fit(built)
+    return built, fitted, time.perf_counter() - started
 
 
 def tune(

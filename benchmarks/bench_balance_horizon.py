@@ -5,7 +5,9 @@ amazon-games no policy gains clicks there. This probe runs one world of `bench_b
 world settings, agent and truth) on other terms, on one tuning seed (a diagnostic, never a reported
 result): a longer horizon (`--rounds`), so every launch has more requests in which to be learned, or
 another share of the items held back as launches (`--new-item-share`; amazon-games' benchmark world
-holds back 4%, ml-1m's and the simulator's default 20%). It runs greedy, the `new_oracle` ceiling,
+holds back 4%, ml-1m's and the simulator's default 20%), or with the agent reading a new item's
+similarity to the user another way (`--new-item-similarity`, `AgentConfig.new_item_similarity`). It
+runs greedy, the `new_oracle` ceiling,
 and the exploring settings that matter on that world, each at the settings `bench_balance.py --tune`
 chose for it (`balance_tuning.json`): the cold budget with and without its `reach` gate, UCB and
 Thompson. New items are released over the first half of the horizon, as in the benchmark. Per
@@ -14,9 +16,10 @@ window.
 
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 500000 --seed 100
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --new-item-share 0.2
+    python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --new-item-similarity ease
 
-Writes benchmarks/results/balance_horizon_<dataset>.json, or with `--new-item-share S`
-balance_horizon_<dataset>_share<S>.json.
+Writes benchmarks/results/balance_horizon_<dataset>.json, with `_share<S>` and `_<similarity>` added
+to the name when those options are given.
 """
 
 from __future__ import annotations
@@ -44,8 +47,12 @@ def main() -> None:
     parser.add_argument(
         "--new-item-share", type=float, help="Share of the items held back as launches (default: the benchmark's)."
     )
+    parser.add_argument(
+        "--new-item-similarity", choices=["profile", "ease"], help="The agent's sim(u, i) of new items."
+    )
     args = parser.parse_args()
     overrides = {} if args.new_item_share is None else {"new_item_share": args.new_item_share}
+    reading = {} if args.new_item_similarity is None else {"new_item_similarity": args.new_item_similarity}
     path = shared_data(args.dataset)
     if path is None:
         return
@@ -55,7 +62,7 @@ def main() -> None:
     dataset, _ = load_dataset(path)
     started = time.perf_counter()
     truth = create_model("ease", TRUTH).fit(dataset)
-    world, agent, _ = build(args.dataset, dataset, truth, args.seed, args.rounds, overrides)
+    world, agent, _ = build(args.dataset, dataset, truth, args.seed, args.rounds, overrides, reading)
     launched = dataset.item_counts()[world.new_items].sum() / dataset.n_interactions  # their share of the demand
     print(f"{args.dataset}: built in {time.perf_counter() - started:.0f}s", flush=True)
     sim = {"rounds": args.rounds, "seed": args.seed}
@@ -74,12 +81,15 @@ def main() -> None:
         }
         print(f"  {label}: {runs[label]}", flush=True)
     write_results(
-        f"balance_horizon_{args.dataset}" + ("" if args.new_item_share is None else f"_share{args.new_item_share}"),
+        f"balance_horizon_{args.dataset}"
+        + ("" if args.new_item_share is None else f"_share{args.new_item_share}")
+        + ("" if args.new_item_similarity is None else f"_{args.new_item_similarity}"),
         {
             "dataset": args.dataset,
             "rounds": args.rounds,
             "seed": args.seed,
             "world": world.describe(),
+            "agent": agent.config.model_dump(mode="json"),
             "new_item_interaction_share": round(float(launched), 3),
             "greedy": {"clicks": greedy["cumulative_reward"], "ctr": greedy["ctr"], "seconds": greedy["seconds"]},
             "runs": runs,

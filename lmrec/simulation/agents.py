@@ -58,7 +58,18 @@ PAIR_FEATURES = 4
 
 #: Settings whose change needs a new `fit` (the rest only shape what is learned online).
 _FITTED_SETTINGS = frozenset(
-    {"ranker", "ranker_config", "item_vectors", "dimension", "encoder", "static_candidates", "user_dimension", "seed"}
+    {
+        "ranker",
+        "ranker_config",
+        "item_vectors",
+        "dimension",
+        "encoder",
+        "static_candidates",
+        "new_item_similarity",
+        "similarity_ridge",
+        "user_dimension",
+        "seed",
+    }
 )
 
 
@@ -103,6 +114,15 @@ class AgentConfig(BaseModel):
 
     noise_variance: float = Field(default=0.05, gt=0.0)
     """σ²: variance of one click around its expected value."""
+
+    new_item_similarity: Literal["profile", "ease"] = "profile"
+    """sim(u, i) of a new item: `profile`, p_u · v_i; `ease`, the user's base scores of the known items
+    carried onto the language model's vectors by a ridge regression from an item's vector to its
+    base-ranker column, s_u T_k (T_kᵀT_k + μI)⁻¹ t_i read as a cosine (needs item text and a ranker
+    with `score_histories`)."""
+
+    similarity_ridge: float = Field(default=1.0, gt=0.0)
+    """μ of the `ease` similarity."""
 
     user_dimension: int = Field(default=8, ge=0, le=128)
     """Length of the user factors u_u (a truncated SVD of the history) that new items' own weights read."""
@@ -249,11 +269,17 @@ class Agent:
         self.known = history.item_counts() > 0  # (I,)
         ranker = create_model(cfg.ranker, cfg.ranker_config).fit(history)
         self._seen = history.matrix(binary=True)[world.user_rows].tocsr()
-        self.static = _static_candidates(ranker, world, self.known, self._seen, cfg.static_candidates)  # (U, N)
+        text = _text_vectors(cfg, history) if cfg.new_item_similarity == "ease" else None  # (I, 384)
+        self.static, carried = _static_candidates(ranker, world, self.known, self._seen, cfg.static_candidates, text)
         self.vectors = _item_vectors(cfg, history, np.random.default_rng(cfg.seed))  # (I, D)
-        profiles = history.matrix(binary=True)[world.user_rows] @ self.vectors  # (U, D)
-        norms = np.linalg.norm(profiles, axis=1, keepdims=True)
-        self.profiles = (profiles / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.profiles = _unit_rows(history.matrix(binary=True)[world.user_rows] @ self.vectors)  # (U, D)
+        # sim(u, i) = similarity_profiles[u] · similarity_vectors[i]
+        self.similarity_profiles, self.similarity_vectors = self.profiles, self.vectors
+        if text is not None and carried is not None:
+            known_text = text[self.known].astype(np.float64)  # (K, 384)
+            gram = known_text.T @ known_text + cfg.similarity_ridge * np.eye(text.shape[1])
+            self.similarity_profiles = _unit_rows(np.linalg.solve(gram, carried.T).T)  # (U, 384)
+            self.similarity_vectors = text
         self.user_factors = _user_factors(history, world.user_rows, cfg.user_dimension, cfg.seed)  # (U, q)
         self.dimension = PAIR_FEATURES + self.vectors.shape[1]
         self.is_fitted = True
@@ -300,7 +326,7 @@ class Agent:
         known = (self.known[safe] & valid).astype(np.float64)  # (B, C)
         new = valid - known
         vec = self.vectors[safe] * valid[..., None]  # (B, C, D)
-        sim = np.einsum("bd,bcd->bc", self.profiles[users], vec)  # (B, C)
+        sim = np.einsum("bd,bcd->bc", self.similarity_profiles[users], self.similarity_vectors[safe])  # (B, C)
         pair = np.stack([known, known / (1.0 + ranks), new, new * sim], axis=-1)  # (B, C, 4)
         return np.concatenate([pair, vec * new[..., None]], axis=-1)
 
@@ -382,7 +408,8 @@ class Agent:
         if n == 0:
             return np.empty((len(users), 0), dtype=np.int64)
         vectors = self.vectors[pool]  # (P, D)
-        mean = theta[2] + theta[3] * (self.profiles[users] @ vectors.T) + (vectors @ theta[PAIR_FEATURES:])[None, :]
+        sim = self.similarity_profiles[users] @ self.similarity_vectors[pool].T  # (B, P)
+        mean = theta[2] + theta[3] * sim + (vectors @ theta[PAIR_FEATURES:])[None, :]
         mean += self.arm_features(users) @ head.beta[head.arm_of[pool]].T  # (B, P)
         best = np.argpartition(-mean, n - 1, axis=1)[:, :n] if n < len(pool) else np.tile(np.arange(n), (len(users), 1))
         return pool[best]
@@ -399,10 +426,14 @@ def _scatter_add(target: np.ndarray, index: np.ndarray, values: np.ndarray) -> N
     target[rows] += (summing @ values.reshape(len(index), -1)).reshape((len(rows), *target.shape[1:]))
 
 
-def _static_candidates(ranker: Any, world: World, known: np.ndarray, seen: Any, n: int) -> np.ndarray:
-    """Each world user's n best unseen known items by base score, best first, shape (U, n); -1 pads."""
+def _static_candidates(
+    ranker: Any, world: World, known: np.ndarray, seen: Any, n: int, text: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each world user's n best unseen known items by base score, best first, shape (U, n), -1 padding;
+    with `text` (I, e), also Σ_i s_u(i) t_i over their unseen known items, shape (U, e), else None."""
     n = min(n, int(known.sum()))
     out = np.full((world.n_users, n), -1, dtype=np.int64)
+    carried = None if text is None else np.zeros((world.n_users, text.shape[1]))
     for start in range(0, world.n_users, 1_000):
         rows = world.user_rows[start : start + 1_000]
         scores = np.nan_to_num(ranker.score_histories(world.history.histories(rows)), nan=-1e30)  # (b, I)
@@ -411,7 +442,23 @@ def _static_candidates(ranker: Any, world: World, known: np.ndarray, seen: Any, 
         scores[np.repeat(np.arange(len(rows)), np.diff(block.indptr)), block.indices] = -np.inf
         top = top_k_rows(scores, n)
         out[start : start + len(rows)] = np.where(np.isfinite(np.take_along_axis(scores, top, axis=1)), top, -1)
-    return out
+        if carried is not None:
+            carried[start : start + len(rows)] = np.where(scores > -1e30, scores, 0.0) @ text  # (b, e); unseen known
+    return out, carried
+
+
+def _text_vectors(config: AgentConfig, history: Any) -> np.ndarray:
+    """Unit language-model vectors of every item's text, shape (I, 384) float32."""
+    from lmrec.encoders import embed_texts
+
+    if not history.has_item_text():
+        raise ConfigError("new_item_similarity 'ease' reads item text, and the world's items have none")
+    return _unit_rows(np.asarray(embed_texts(history.item_text(), config.encoder), dtype=np.float32))
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def _item_vectors(config: AgentConfig, history: Any, rng: np.random.Generator) -> np.ndarray:
