@@ -19,6 +19,11 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   the language model's full item vectors (not the agent's reduced ones) read against every item in
   the user's history, as a content model would, or for the one history item most like the new one
   (a sequel to a game the user has);
+- `text → EASE column`: nothing fitted to the new items, learned on the known ones: a ridge
+  regression from an item's language-model vector to its column of the agent's EASE weights, so a
+  new item's column is read from its text and the item scores h_u · B̂ = s_u T_k (T_kᵀT_k + μI)⁻¹ t_i,
+  with s_u the user's EASE scores of the known items (their seen ones at 0), T_k the known items'
+  unit text vectors (μ = `TEXT_RIDGE`);
 - `clickers' histories`: an EASE fold-in, the form of the world's own truth. EASE's column of an
   item it never saw is the ridge regression of its users on the history's items, P⁻¹ Σ_c h_c with
   P = XᵀX + λI of the history, so the new item scores h_u · P⁻¹ Σ_c y_c h_c for user u: every fit
@@ -28,8 +33,9 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   attraction's scale by a line fitted on the fit users, each scored from the others.
 
 Each readout fitted to the attraction is then also read as a list: the read users' top-10 of their
-10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`),
-and its expected clicks against the known items' list alone. Beside it, the same with every new item
+10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`; a readout
+not fitted to the attraction is first mapped onto its scale by a line fitted on the fit users), and
+its expected clicks against the known items' list alone. Beside it, the same with every new item
 at its true attraction, the static counterpart of the simulator's `new_oracle`: how much of that
 lift a readout keeps bounds what the head, learning that readout from clicks, could gain.
 
@@ -59,6 +65,8 @@ from lmrec.simulation.worlds import World
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
 RIDGE = 1e-3
+#: μ of the `text → EASE column` readout (the best of 1, 10 and 100 on tuning seed 100 of amazon-games).
+TEXT_RIDGE = 1.0
 #: Impressions of each new item and the examination probability of their slot, for the fold-in read
 #: from clicks.
 EXPOSURES = ((300, 0.1), (1_000, 0.3))
@@ -94,6 +102,10 @@ def main() -> None:
     for name, value in results.items():
         print(f"  {name:<{width}} {value:.4f}")
     on_scale = {name: readouts[name] for name in CALIBRATED}
+    for name in UNFITTED:  # each mapped by a line of the fit users' attraction on their own readout
+        fitted = READOUTS[name](agent, new, fit_users, fit_truth, fit_users).ravel()  # (B * P,)
+        line = _ridge(np.stack([np.ones_like(fitted), fitted], axis=1), fit_truth.ravel())
+        on_scale[f"{name}, on the attraction's scale"] = line[0] + line[1] * readouts[name]
     line = _fold_in_line(agent, fit_users, fit_truth)
     on_scale[SCALED_FOLD_IN] = line[0] + line[1] * readouts[EXACT_FOLD_IN]
     lifts = list_lifts(world, agent, new, fit_users, fit_attraction, read_users, attraction, on_scale)
@@ -200,14 +212,19 @@ def _own_taste(
     return w(read_users) @ _ridge(w(fit_users), y)  # (B', P)
 
 
+@functools.cache
+def _text_vectors(agent: Agent) -> np.ndarray:
+    """The language model's unit vectors of every item's text, shape (I, 384) float32."""
+    vectors = np.asarray(embed_texts(agent.world.history.item_text(), agent.config.encoder), dtype=np.float32)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def _text_similarity(highest: bool) -> Callable[..., np.ndarray]:
     def readout(
         agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
     ) -> np.ndarray:
-        history = agent.world.history
-        vectors = np.asarray(embed_texts(history.item_text(), agent.config.encoder), dtype=np.float32)  # (I, 384)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        rows = history.histories()
+        vectors = _text_vectors(agent)  # (I, 384)
+        rows = agent.world.history.histories()
         scores = np.zeros((len(read_users), len(new)))
         for b, row in enumerate(agent.world.user_rows[read_users]):
             items = rows.items[rows.indptr[row] : rows.indptr[row + 1]]
@@ -219,13 +236,34 @@ def _text_similarity(highest: bool) -> Callable[..., np.ndarray]:
     return readout
 
 
+def _text_ease(
+    agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
+) -> np.ndarray:
+    known = np.flatnonzero(agent.known)
+    vectors = _text_vectors(agent).astype(np.float64)
+    text = vectors[known]  # (K, 384)
+    history = agent.world.history.matrix(binary=True)[agent.world.user_rows[read_users]].toarray()  # (B', I)
+    folded, diagonal = _ease_precision(agent)
+    scores = history - folded[read_users] / diagonal  # (B', I): h_u B with B = -P / diag(P), zero diagonal
+    scores[history > 0] = 0.0  # a seen item's score is the model echoing the history, not a taste
+    profile = np.linalg.solve(text.T @ text + TEXT_RIDGE * np.eye(text.shape[1]), text.T @ scores[:, known].T)
+    return profile.T @ vectors[new].T  # (B', P)
+
+
 @functools.cache
-def _folded_histories(agent: Agent) -> np.ndarray:
-    """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
-    history's regularised Gram matrix, with the agent's EASE penalty (one dense inverse)."""
+def _ease_precision(agent: Agent) -> tuple[np.ndarray, np.ndarray]:
+    """P h_u of every world user, shape (U, I), and diag(P), shape (I,), for P the precision of the
+    history's regularised Gram matrix with the agent's EASE penalty (one dense inverse)."""
     matrix = agent.world.history.matrix(binary=True)  # (users, I)
     precision = gram_precision(matrix, EASEConfig.model_validate(agent.config.ranker_config).l2)  # (I, I)
-    return np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
+    folded = np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
+    return folded, np.diag(precision).copy()
+
+
+def _folded_histories(agent: Agent) -> np.ndarray:
+    """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
+    history's regularised Gram matrix (P⁻¹ here is `_ease_precision`'s P)."""
+    return _ease_precision(agent)[0]
 
 
 def _fold_kernel(agent: Agent, users: np.ndarray, fit_users: np.ndarray) -> np.ndarray:
@@ -277,12 +315,13 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "own offset + taste": _own_taste,
     "text: mean cosine to the history": _text_similarity(highest=False),
     "text: highest cosine to a history item": _text_similarity(highest=True),
+    "text → EASE column": _text_ease,
     EXACT_FOLD_IN: _fold_in(),
     **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
 }
 
 #: The readouts fitted to the exact attraction, so on its scale (the text ones and the fold-ins
-#: are not).
+#: are not; `UNFITTED` are mapped onto it for the lists).
 CALIBRATED = (
     "shared text",
     "shared text × user factors",
@@ -290,6 +329,9 @@ CALIBRATED = (
     "shared text × user factors + own offset",
     "own offset + taste",
 )
+
+#: Readouts that read the new items without their attraction, mapped onto its scale for the lists.
+UNFITTED = ("text: mean cosine to the history", "text: highest cosine to a history item", "text → EASE column")
 
 
 if __name__ == "__main__":
