@@ -32,12 +32,13 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   probability (0.1 is a bottom slot's); for the lists below, the exact one is mapped onto the
   attraction's scale by a line fitted on the fit users, each scored from the others.
 
-Each readout fitted to the attraction is then also read as a list: the read users' top-10 of their
-10 best known items by base rank and the new items by the readout, each at its value (`list_lifts`; a readout
-not fitted to the attraction is first mapped onto its scale by a line fitted on the fit users), and
-its expected clicks against the known items' list alone. Beside it, the same with every new item
-at its true attraction, the static counterpart of the simulator's `new_oracle`: how much of that
-lift a readout keeps bounds what the head, learning that readout from clicks, could gain.
+Each readout but the fold-ins from clicks is then also read as a list: the read users' top-10 of
+their 10 best known items by base rank and the new items by the readout, each at its value
+(`list_lifts`; one not fitted to the attraction is first mapped onto its scale by a line fitted on
+the fit users), and its expected clicks against the known items' list alone. Beside it, the same
+with every new item at its true attraction, the static counterpart of the simulator's `new_oracle`:
+how much of that lift a readout keeps bounds what the head, learning that readout from clicks, could
+gain.
 
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
@@ -244,7 +245,7 @@ def _text_ease(
     text = vectors[known]  # (K, 384)
     history = agent.world.history.matrix(binary=True)[agent.world.user_rows[read_users]].toarray()  # (B', I)
     folded, diagonal = _ease_precision(agent)
-    scores = history - folded[read_users] / diagonal  # (B', I): h_u B with B = -P / diag(P), zero diagonal
+    scores = history - folded[read_users] / diagonal  # (B', I): h_u B, B = -P⁻¹ / diag(P⁻¹) with zero diagonal
     scores[history > 0] = 0.0  # a seen item's score is the model echoing the history, not a taste
     profile = np.linalg.solve(text.T @ text + TEXT_RIDGE * np.eye(text.shape[1]), text.T @ scores[:, known].T)
     return profile.T @ vectors[new].T  # (B', P)
@@ -252,8 +253,9 @@ def _text_ease(
 
 @functools.cache
 def _ease_precision(agent: Agent) -> tuple[np.ndarray, np.ndarray]:
-    """P h_u of every world user, shape (U, I), and diag(P), shape (I,), for P the precision of the
-    history's regularised Gram matrix with the agent's EASE penalty (one dense inverse)."""
+    """P⁻¹ h_u of every world user, shape (U, I), and diag(P⁻¹), shape (I,): their history read through
+    the precision of the history's regularised Gram matrix P, with the agent's EASE penalty (one dense
+    inverse)."""
     matrix = agent.world.history.matrix(binary=True)  # (users, I)
     precision = gram_precision(matrix, EASEConfig.model_validate(agent.config.ranker_config).l2)  # (I, I)
     folded = np.asarray(matrix[agent.world.user_rows] @ precision, dtype=np.float32)  # (U, I)
@@ -261,8 +263,7 @@ def _ease_precision(agent: Agent) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _folded_histories(agent: Agent) -> np.ndarray:
-    """P⁻¹ h_u of every world user, shape (U, I): their history read through the precision of the
-    history's regularised Gram matrix (P⁻¹ here is `_ease_precision`'s P)."""
+    """P⁻¹ h_u of every world user, shape (U, I) (`_ease_precision`)."""
     return _ease_precision(agent)[0]
 
 
