@@ -90,8 +90,12 @@ def test_without_new_items_the_scores_are_as_trained() -> None:
     plain = SASRec(FUSED).fit(data)
     assert not placed.new_items.any() and placed.new_item_offset == 0.0
     histories = _training_histories(plain)
-    np.testing.assert_array_equal(placed.item_vectors(), plain.item_vectors())
-    np.testing.assert_array_equal(placed.score_histories(histories), plain.score_histories(histories))
+    # Two trainings agree to float32 rounding, not bit for bit: under load the CPU kernels may sum in
+    # another order. Placing would move a score by the offset or the spread text term, far more.
+    np.testing.assert_allclose(placed.item_vectors(), plain.item_vectors(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        placed.score_histories(histories), plain.score_histories(histories), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_a_loaded_model_places_new_items_as_the_saved_one(tmp_path: Path) -> None:
