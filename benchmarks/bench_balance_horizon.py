@@ -6,8 +6,9 @@ world settings, agent and truth) on other terms, on one tuning seed (a diagnosti
 result): a longer horizon (`--rounds`), so every launch has more requests in which to be learned, or
 another share of the items held back as launches (`--new-item-share`; amazon-games' benchmark world
 holds back 4%, ml-1m's and the simulator's default 20%), or with the agent reading a new item's
-similarity to the user another way (`--new-item-similarity`, `AgentConfig.new_item_similarity`). It
-runs greedy, the `new_oracle` ceiling,
+similarity to the user another way (`--new-item-similarity`, `AgentConfig.new_item_similarity`), or
+with a low-rank truth in place of EASE (`--truth als`: ALS with 64 factors fitted on all the data).
+It runs greedy, the `new_oracle` ceiling,
 and the exploring settings that matter on that world, each at the settings `bench_balance.py --tune`
 chose for it (`balance_tuning.json`): the cold budget with and without its `reach` gate, UCB and
 Thompson. New items are released over the first half of the horizon, as in the benchmark. Per
@@ -17,9 +18,10 @@ window.
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 500000 --seed 100
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --new-item-share 0.2
     python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --new-item-similarity ease
+    python benchmarks/bench_balance_horizon.py --dataset amazon-games --rounds 100000 --truth als
 
-Writes benchmarks/results/balance_horizon_<dataset>.json, with `_share<S>` and `_<similarity>` added
-to the name when those options are given.
+Writes benchmarks/results/balance_horizon_<dataset>.json, with `_share<S>`, `_<similarity>` and
+`_<truth>` added to the name when those options are given.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ from lmrec.simulation.report import compare_with, policy_metrics
 from lmrec.simulation.simulator import simulate
 
 KEYS = ("clicks_lift", "expected_clicks_lift", "times_sooner_to_reach", "worst_window_ctr_ratio")
+#: The world's truth model and its config, by name: the benchmark's EASE, or a low-rank ALS.
+TRUTHS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ease": ("ease", TRUTH),
+    "als": ("als", {"factors": 64, "seed": 0, "num_threads": 1}),
+}
 
 
 def main() -> None:
@@ -50,8 +57,11 @@ def main() -> None:
     parser.add_argument(
         "--new-item-similarity", choices=["profile", "ease"], help="The agent's sim(u, i) of new items."
     )
+    parser.add_argument("--truth", choices=sorted(TRUTHS), help="The world's truth model (default: ease).")
     args = parser.parse_args()
     overrides = {} if args.new_item_share is None else {"new_item_share": args.new_item_share}
+    truth_model, truth_config = TRUTHS[args.truth or "ease"]
+    overrides |= {"truth_model": truth_model, "truth_config": truth_config}
     reading = {} if args.new_item_similarity is None else {"new_item_similarity": args.new_item_similarity}
     path = shared_data(args.dataset)
     if path is None:
@@ -61,7 +71,7 @@ def main() -> None:
         raise SystemExit(f"{args.dataset} has no tuned settings; run `bench_balance.py --tune` first")
     dataset, _ = load_dataset(path)
     started = time.perf_counter()
-    truth = create_model("ease", TRUTH).fit(dataset)
+    truth = create_model(truth_model, truth_config).fit(dataset)
     world, agent, _ = build(args.dataset, dataset, truth, args.seed, args.rounds, overrides, reading)
     launched = dataset.item_counts()[world.new_items].sum() / dataset.n_interactions  # their share of the demand
     print(f"{args.dataset}: built in {time.perf_counter() - started:.0f}s", flush=True)
@@ -83,7 +93,8 @@ def main() -> None:
     write_results(
         f"balance_horizon_{args.dataset}"
         + ("" if args.new_item_share is None else f"_share{args.new_item_share}")
-        + ("" if args.new_item_similarity is None else f"_{args.new_item_similarity}"),
+        + ("" if args.new_item_similarity is None else f"_{args.new_item_similarity}")
+        + ("" if args.truth is None else f"_{args.truth}"),
         {
             "dataset": args.dataset,
             "rounds": args.rounds,
