@@ -59,9 +59,8 @@ import numpy as np
 from bench_balance import AGENT, SHOP, WORLDS, build, world_settings, world_source
 from common import write_results
 
-from lmrec.encoders import embed_texts
 from lmrec.models.ease import EASEConfig, gram_precision
-from lmrec.simulation.agents import Agent
+from lmrec.simulation.agents import Agent, ridge_onto_text, text_vectors
 from lmrec.simulation.worlds import World
 
 #: Ridge penalty of every readout (the exact attraction has no noise to shrink against).
@@ -216,8 +215,7 @@ def _own_taste(
 @functools.cache
 def _text_vectors(agent: Agent) -> np.ndarray:
     """The language model's unit vectors of every item's text, shape (I, 384) float32."""
-    vectors = np.asarray(embed_texts(agent.world.history.item_text(), agent.config.encoder), dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return text_vectors(agent.config, agent.world.history)
 
 
 def _text_similarity(highest: bool) -> Callable[..., np.ndarray]:
@@ -241,14 +239,13 @@ def _text_ease(
     agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
 ) -> np.ndarray:
     known = np.flatnonzero(agent.known)
-    vectors = _text_vectors(agent).astype(np.float64)
-    text = vectors[known]  # (K, 384)
+    vectors = _text_vectors(agent).astype(np.float64)  # (I, 384)
     history = agent.world.history.matrix(binary=True)[agent.world.user_rows[read_users]].toarray()  # (B', I)
     folded, diagonal = _ease_precision(agent)
     scores = history - folded[read_users] / diagonal  # (B', I): h_u B, B = -P⁻¹ / diag(P⁻¹) with zero diagonal
     scores[history > 0] = 0.0  # a seen item's score is the model echoing the history, not a taste
-    profile = np.linalg.solve(text.T @ text + TEXT_RIDGE * np.eye(text.shape[1]), text.T @ scores[:, known].T)
-    return profile.T @ vectors[new].T  # (B', P)
+    profile = ridge_onto_text(scores[:, known] @ vectors[known], vectors[known], TEXT_RIDGE)  # (B', 384)
+    return profile @ vectors[new].T  # (B', P)
 
 
 @functools.cache

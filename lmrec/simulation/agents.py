@@ -48,7 +48,7 @@ from scipy.linalg import cho_factor, cho_solve
 from lmrec.configs import validated_config
 from lmrec.diagnostics import ConfigError, DataError, NotFittedError
 from lmrec.encoders import EncoderConfig
-from lmrec.simulation.worlds import World, top_k_rows
+from lmrec.simulation.worlds import World, top_k_rows, unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -269,17 +269,15 @@ class Agent:
         self.known = history.item_counts() > 0  # (I,)
         ranker = create_model(cfg.ranker, cfg.ranker_config).fit(history)
         self._seen = history.matrix(binary=True)[world.user_rows].tocsr()
-        text = _text_vectors(cfg, history) if cfg.new_item_similarity == "ease" else None  # (I, 384)
+        text = text_vectors(cfg, history) if cfg.new_item_similarity == "ease" else None  # (I, 384)
         self.static, carried = _static_candidates(ranker, world, self.known, self._seen, cfg.static_candidates, text)
         self.vectors = _item_vectors(cfg, history, np.random.default_rng(cfg.seed))  # (I, D)
-        self.profiles = _unit_rows(history.matrix(binary=True)[world.user_rows] @ self.vectors)  # (U, D)
+        self.profiles = unit_rows(history.matrix(binary=True)[world.user_rows] @ self.vectors)  # (U, D)
         # sim(u, i) = similarity_profiles[u] · similarity_vectors[i]
         self.similarity_profiles, self.similarity_vectors = self.profiles, self.vectors
         if text is not None and carried is not None:
-            known_text = text[self.known].astype(np.float64)  # (K, 384)
-            gram = known_text.T @ known_text + cfg.similarity_ridge * np.eye(text.shape[1])
-            self.similarity_profiles = _unit_rows(np.linalg.solve(gram, carried.T).T)  # (U, 384)
-            self.similarity_vectors = text
+            self.similarity_profiles = unit_rows(ridge_onto_text(carried, text[self.known], cfg.similarity_ridge))
+            self.similarity_vectors = text  # (I, 384)
         self.user_factors = _user_factors(history, world.user_rows, cfg.user_dimension, cfg.seed)  # (U, q)
         self.dimension = PAIR_FEATURES + self.vectors.shape[1]
         self.is_fitted = True
@@ -447,18 +445,20 @@ def _static_candidates(
     return out, carried
 
 
-def _text_vectors(config: AgentConfig, history: Any) -> np.ndarray:
+def text_vectors(config: AgentConfig, history: Any) -> np.ndarray:
     """Unit language-model vectors of every item's text, shape (I, 384) float32."""
     from lmrec.encoders import embed_texts
 
     if not history.has_item_text():
         raise ConfigError("new_item_similarity 'ease' reads item text, and the world's items have none")
-    return _unit_rows(np.asarray(embed_texts(history.item_text(), config.encoder), dtype=np.float32))
+    return unit_rows(np.asarray(embed_texts(history.item_text(), config.encoder), dtype=np.float32))
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+def ridge_onto_text(carried: np.ndarray, text: np.ndarray, ridge: float) -> np.ndarray:
+    """(TᵀT + μI)⁻¹ c of each row c = Σ_i s(i) t_i of `carried` (B, e): the text direction that a ridge
+    regression from the items' text vectors T (K, e) to the scores s finds, shape (B, e)."""
+    text = text.astype(np.float64)
+    return np.linalg.solve(text.T @ text + ridge * np.eye(text.shape[1]), carried.T).T
 
 
 def _item_vectors(config: AgentConfig, history: Any, rng: np.random.Generator) -> np.ndarray:

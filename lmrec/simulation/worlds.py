@@ -395,7 +395,7 @@ class SemiSyntheticWorld(TruthWorld):
         self._logits = (cfg.sharpness * z + self.intercept).astype(np.float32)
         self.position_bias = 1.0 if cfg.position_bias is None else cfg.position_bias
         factors = _item_factors(data, cfg.drift_rank, rng_drift)
-        self.item_vectors = _unit_rows(factors)
+        self.item_vectors = unit_rows(factors)
         self._init_drift(factors, rng_drift)
         log.info(
             "semi-synthetic world: %d users, %d items (%d new), intercept %.2f, built in %.1fs",
@@ -459,7 +459,7 @@ class ShopWorld(TruthWorld):
         self._logits = logits
         self._seen = data.matrix(binary=True)[self.user_rows].tocsr()
         self.position_bias = shop.truth.position_bias if cfg.position_bias is None else cfg.position_bias
-        self.item_vectors = _unit_rows(shop.truth.item_factors)
+        self.item_vectors = unit_rows(shop.truth.item_factors)
         self._init_drift(shop.truth.item_factors, rng_drift)
 
     def describe(self) -> dict[str, Any]:
@@ -550,7 +550,8 @@ def _item_factors(data: Dataset, rank: int, rng: np.random.Generator) -> np.ndar
     return np.asarray(factors[:, np.argsort(-values)])
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row divided by its norm (rows of zeros kept), float32."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
