@@ -29,23 +29,27 @@ Readouts (v_i: the agent's item vector, u_u: its user factors, sim: profile · v
   P = XᵀX + λI of the history, so the new item scores h_u · P⁻¹ Σ_c y_c h_c for user u: every fit
   user c weighted by their exact attraction y_c, or, as clicks would give, by the clicks drawn from
   `EXPOSURES` impressions of each new item to fit users drawn uniformly, at one examination
-  probability (0.1 is a bottom slot's); for the lists below, the exact one is mapped onto the
-  attraction's scale by a line fitted on the fit users, each scored from the others.
+  probability (0.1 is a bottom slot's, 1.0 the top slot's), each click counting B / (n e) so that
+  the weights estimate y_c without bias; for the lists below, each fold-in is mapped onto the
+  attraction's scale by a line of the fit users' attraction on their own fold-in score, each scored
+  from the others' weights (which shrinks a noisy one toward the mean).
 
-Each readout but the fold-ins from clicks is then also read as a list: the read users' top-10 of
-their 10 best known items by base rank and the new items by the readout, each at its value
-(`list_lifts`; one not fitted to the attraction is first mapped onto its scale by a line fitted on
-the fit users), and its expected clicks against the known items' list alone. Beside it, the same
-with every new item at its true attraction, the static counterpart of the simulator's `new_oracle`:
-how much of that lift a readout keeps bounds what the head, learning that readout from clicks, could
-gain.
+Each readout is then also read as a list: the read users' top-10 of their 10 best known items by
+base rank and the new items by the readout, each at its value (`list_lifts`; one not fitted to the
+attraction is first mapped onto its scale by a line fitted on the fit users), and its expected
+clicks against the known items' list alone. Beside it, the same with every new item at its true
+attraction, the static counterpart of the simulator's `new_oracle`: how much of that lift a readout
+keeps bounds what the head, learning that readout from clicks, could gain.
 
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
+`--users 2500` fits on half of the world's 5,000 users and reads the other half (13 GB at
+peak on amazon-games): the fold-ins then learn from as many users as the simulator has.
 `--dataset shop` reads the synthetic shop's world (its new items are the products nobody had bought
 by the history's cut, and those launched after it).
 
-Writes benchmarks/results/new_item_readout_<dataset>.json.
+Writes benchmarks/results/new_item_readout_<dataset>.json (`_users<N>` added to the name when
+`--users` is not 800).
 """
 
 from __future__ import annotations
@@ -67,16 +71,20 @@ from lmrec.simulation.worlds import World
 RIDGE = 1e-3
 #: μ of the `text → EASE column` readout (the best of 1, 10 and 100 on tuning seed 100 of amazon-games).
 TEXT_RIDGE = 1.0
+#: Users the readouts are fitted on (and as many read on) unless `--users` says otherwise.
+DEFAULT_USERS = 800
 #: Impressions of each new item and the examination probability of their slot, for the fold-in read
 #: from clicks.
-EXPOSURES = ((300, 0.1), (1_000, 0.3))
+EXPOSURES = ((300, 0.1), (1_000, 0.3), (1_000, 1.0), (10_000, 1.0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="amazon-games", choices=[*sorted(WORLDS), SHOP])
     parser.add_argument("--seed", type=int, default=100, help="World seed (bench_balance tunes on 100, 101).")
-    parser.add_argument("--users", type=int, default=800, help="Users to fit on, and as many again to read on.")
+    parser.add_argument(
+        "--users", type=int, default=DEFAULT_USERS, help="Users to fit on, and as many again to read on."
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     source = world_source(args.dataset)
@@ -106,13 +114,17 @@ def main() -> None:
         fitted = READOUTS[name](agent, new, fit_users, fit_truth, fit_users).ravel()  # (B * P,)
         line = _ridge(np.stack([np.ones_like(fitted), fitted], axis=1), fit_truth.ravel())
         on_scale[f"{name}, on the attraction's scale"] = line[0] + line[1] * readouts[name]
-    line = _fold_in_line(agent, fit_users, fit_truth)
+    line = _fold_in_line(agent, fit_users, fit_truth, fit_truth)
     on_scale[SCALED_FOLD_IN] = line[0] + line[1] * readouts[EXACT_FOLD_IN]
+    for n, e in EXPOSURES:
+        line = _fold_in_line(agent, fit_users, fit_truth, _click_weights(n, e, fit_users, fit_truth))
+        on_scale[f"{_from_clicks(n, e)}, on the attraction's scale"] = line[0] + line[1] * readouts[_from_clicks(n, e)]
     lifts = list_lifts(world, agent, new, fit_users, fit_attraction, read_users, attraction, on_scale)
     for name, value in lifts.items():
         print(f"  top-10 lift, {name:<{width}} {value:+.1%}")
+    suffix = "" if args.users == DEFAULT_USERS else f"_users{args.users}"
     write_results(
-        f"new_item_readout_{args.dataset}",
+        f"new_item_readout_{args.dataset}{suffix}",
         {
             "dataset": args.dataset,
             "world": {**world_settings(args.dataset), "seed": args.seed},
@@ -275,14 +287,7 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
     def readout(
         agent: Agent, new: np.ndarray, fit_users: np.ndarray, y: np.ndarray, read_users: np.ndarray
     ) -> np.ndarray:
-        weights = y  # (B, P)
-        if exposures is not None:
-            rng = np.random.default_rng([exposures, round(examination * 1000)])
-            shown = np.stack(
-                [np.bincount(rng.integers(len(fit_users), size=exposures), minlength=len(fit_users)) for _ in new],
-                axis=1,
-            )  # (B, P) impressions of each new item per fit user
-            weights = rng.binomial(shown, np.clip(y * examination, 0.0, 1.0)).astype(np.float64)
+        weights = y if exposures is None else _click_weights(exposures, examination, fit_users, y)  # (B, P)
         kernel = _fold_kernel(agent, read_users, fit_users)  # (B', B)
         ties = 1e-12 * np.random.default_rng(1).random((len(read_users), len(new)))  # items no click reached
         return kernel @ weights + ties  # (B', P)
@@ -290,13 +295,35 @@ def _fold_in(exposures: int | None = None, examination: float = 1.0) -> Callable
     return readout
 
 
-def _fold_in_line(agent: Agent, fit_users: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Intercept and slope (2,) that map the exact-attraction fold-in onto the attraction's scale,
-    fitted on the fit users, each scored from the others."""
+def _click_weights(exposures: int, examination: float, fit_users: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each fit user's weight in a fold-in read from clicks, shape (B, P): the clicks drawn from
+    `exposures` impressions of each new item to fit users drawn uniformly, at `examination`, each
+    counting B / (exposures · examination), so that the weights estimate the attraction y without
+    bias (a fixed draw for each setting)."""
+    rng = np.random.default_rng([exposures, round(examination * 1000)])
+    shown = np.stack(
+        [
+            np.bincount(rng.integers(len(fit_users), size=exposures), minlength=len(fit_users))
+            for _ in range(y.shape[1])
+        ],
+        axis=1,
+    )  # (B, P) impressions of each new item per fit user
+    clicks = rng.binomial(shown, np.clip(y * examination, 0.0, 1.0))  # (B, P); E = shown · examination · y
+    return clicks * (len(fit_users) / (exposures * examination))
+
+
+def _fold_in_line(agent: Agent, fit_users: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Intercept and slope (2,) that map a fold-in with these fit-user `weights` (B, P) onto the
+    attraction's scale: the fit users' attraction y regressed on their fold-in scores, each scored
+    from the others (so a noisy fold-in is shrunk toward the mean)."""
     kernel = _fold_kernel(agent, fit_users, fit_users)  # (B, B)
-    np.fill_diagonal(kernel, 0.0)  # a fit user's own attraction does not score them
-    scores = (kernel @ y).ravel()  # (B * P,)
+    np.fill_diagonal(kernel, 0.0)  # a fit user's own weight does not score them
+    scores = (kernel @ weights).ravel()  # (B * P,)
     return _ridge(np.stack([np.ones_like(scores), scores], axis=1), y.ravel())
+
+
+def _from_clicks(exposures: int, examination: float) -> str:
+    return f"clickers' histories, clicks of {exposures:,} impressions at examination {examination}"
 
 
 EXACT_FOLD_IN = "clickers' histories (EASE fold-in), exact attraction"
@@ -315,7 +342,7 @@ READOUTS: dict[str, Callable[..., np.ndarray]] = {
     "text: highest cosine to a history item": _text_similarity(highest=True),
     "text → EASE column": _text_ease,
     EXACT_FOLD_IN: _fold_in(),
-    **{f"clickers' histories, clicks of {n:,} impressions at examination {e}": _fold_in(n, e) for n, e in EXPOSURES},
+    **{_from_clicks(n, e): _fold_in(n, e) for n, e in EXPOSURES},
 }
 
 #: The readouts fitted to the exact attraction, so on its scale (the text ones and the fold-ins
