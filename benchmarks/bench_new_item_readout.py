@@ -44,7 +44,8 @@ keeps bounds what the head, learning that readout from clicks, could gain.
     python benchmarks/bench_new_item_readout.py [--dataset amazon-games] [--seed 100] [--users 800]
 
 `--users 2500` fits on half of the world's 5,000 users and reads the other half (13 GB at
-peak on amazon-games): the fold-ins then learn from as many users as the simulator has.
+peak on amazon-games): the fold-ins then learn from half of the users the simulator has.
+
 `--dataset shop` reads the synthetic shop's world (its new items are the products nobody had bought
 by the history's cut, and those launched after it).
 
