@@ -110,16 +110,7 @@ def main() -> None:
     width = max(map(len, results))
     for name, value in results.items():
         print(f"  {name:<{width}} {value:.4f}")
-    on_scale = {name: readouts[name] for name in CALIBRATED}
-    for name in UNFITTED:  # each mapped by a line of the fit users' attraction on their own readout
-        fitted = READOUTS[name](agent, new, fit_users, fit_truth, fit_users).ravel()  # (B * P,)
-        line = _ridge(np.stack([np.ones_like(fitted), fitted], axis=1), fit_truth.ravel())
-        on_scale[f"{name}, on the attraction's scale"] = line[0] + line[1] * readouts[name]
-    line = _fold_in_line(agent, fit_users, fit_truth, fit_truth)
-    on_scale[SCALED_FOLD_IN] = line[0] + line[1] * readouts[EXACT_FOLD_IN]
-    for n, e in EXPOSURES:
-        line = _fold_in_line(agent, fit_users, fit_truth, _click_weights(n, e, fit_users, fit_truth))
-        on_scale[f"{_from_clicks(n, e)}, on the attraction's scale"] = line[0] + line[1] * readouts[_from_clicks(n, e)]
+    on_scale = _on_attraction_scale(agent, new, fit_users, fit_truth, readouts)
     lifts = list_lifts(world, agent, new, fit_users, fit_attraction, read_users, attraction, on_scale)
     for name, value in lifts.items():
         print(f"  top-10 lift, {name:<{width}} {value:+.1%}")
@@ -139,6 +130,25 @@ def main() -> None:
             },
         },
     )
+
+
+def _on_attraction_scale(
+    agent: Agent, new: np.ndarray, fit_users: np.ndarray, fit_truth: np.ndarray, readouts: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The readouts to read as lists, each on the attraction's scale (B', P): the fitted ones as they
+    are, the others through a line of the fit users' attraction on their own readout (a fold-in's
+    fit users each scored from the others)."""
+    on_scale = {name: readouts[name] for name in CALIBRATED}
+    for name in UNFITTED:
+        fitted = READOUTS[name](agent, new, fit_users, fit_truth, fit_users).ravel()  # (B * P,)
+        line = _ridge(np.stack([np.ones_like(fitted), fitted], axis=1), fit_truth.ravel())
+        on_scale[f"{name}, on the attraction's scale"] = line[0] + line[1] * readouts[name]
+    line = _fold_in_line(agent, fit_users, fit_truth, fit_truth)
+    on_scale[SCALED_FOLD_IN] = line[0] + line[1] * readouts[EXACT_FOLD_IN]
+    for n, e in EXPOSURES:
+        line = _fold_in_line(agent, fit_users, fit_truth, _click_weights(n, e, fit_users, fit_truth))
+        on_scale[f"{_from_clicks(n, e)}, on the attraction's scale"] = line[0] + line[1] * readouts[_from_clicks(n, e)]
+    return on_scale
 
 
 def list_lifts(
