@@ -113,6 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     stem = f"balance_{args.label}" if args.label else "balance"
     if args.tables:
+        if args.tune or args.seeds or args.policies:
+            raise SystemExit("--tables rewrites a README table from its results and runs nothing; drop the other flags")
         replace_readme_section(stem.replace("_", "-"), table(json.loads((RESULTS / f"{stem}.json").read_text())))
         return
     seeds = args.seeds or list(TUNING_SEEDS if args.tune else TEST_SEEDS)
